@@ -1,0 +1,41 @@
+# kstates Makefile. `make run` runs the sample order workflow offline;
+# `make test` runs every test (unit, conformance).
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := $(CURDIR)/bin
+SHARED ?= $(abspath $(CURDIR)/../shared)
+export KSTATES_CONFORMANCE_DIR ?= $(SHARED)/conformance
+export KSTATES_JSONATA_SUITE_DIR ?= $(SHARED)/jsonata-test-suite
+
+.PHONY: all build run test vet fmt-check bench fuzz conformance
+
+all: build
+
+build: ## Build the kstates CLI.
+	$(GO) build -o $(BIN)/kstates ./cmd/kstates
+
+run: build ## Run the sample workflow offline with mocked tasks.
+	$(BIN)/kstates validate examples/order/statemachine.yaml
+	$(BIN)/kstates run examples/order/statemachine.yaml --input-file examples/order/input.json \
+		--mocks examples/order/mocks.json --clock virtual --history
+
+test: fmt-check vet ## Unit tests, conformance.
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+conformance: ## Conformance pass counts per feature area.
+	$(GO) test -count=1 -run TestConformance -v ./internal/engine/conformance/ | grep -E '^(area|conformance|validation|---|ok|FAIL)'
+
+bench: ## Engine benchmarks.
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/engine/...
+
+FUZZTIME ?= 60s
+fuzz: ## Each fuzz target for FUZZTIME.
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDefinition$$' -fuzztime $(FUZZTIME) ./internal/engine/asl/
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/engine/jsonpath/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/engine/intrinsics/
