@@ -1,0 +1,71 @@
+package value
+
+import "math"
+
+// Equal compares two values structurally. Numbers compare by value, whatever
+// their Go type (int64(1) equals float64(1.0)); objects compare by key set and
+// values, arrays element by element.
+func Equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		switch y := b.(type) {
+		case int64:
+			return x == y
+		case float64:
+			return intEqFloat(x, y)
+		}
+	case float64:
+		switch y := b.(type) {
+		case float64:
+			return x == y
+		case int64:
+			return intEqFloat(y, x)
+		}
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !Equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !Equal(xv, yv) {
+				return false
+			}
+		}
+		return true
+	}
+	// Other Go number kinds: normalise and retry.
+	na, oka := Number(a)
+	nb, okb := Number(b)
+	if oka && okb {
+		return Equal(na, nb)
+	}
+	return false
+}
+
+// intEqFloat compares exactly, without rounding the int64 to float64.
+func intEqFloat(i int64, f float64) bool {
+	if f != math.Trunc(f) || f < -9.223372036854775808e18 || f >= 9.223372036854775808e18 {
+		return false
+	}
+	return int64(f) == i
+}

@@ -1,0 +1,116 @@
+package value
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/ohler55/ojg"
+	"github.com/ohler55/ojg/oj"
+)
+
+// MaxDepth is the deepest nesting of arrays and objects Parse accepts
+// (Jackson's default limit is also 1000).
+const MaxDepth = 1000
+
+// ErrTooDeep is wrapped by Parse's error when the document nests arrays and
+// objects more than MaxDepth levels deep.
+var ErrTooDeep = errors.New("JSON nesting too deep")
+
+var parsers = sync.Pool{New: func() any { return &oj.Parser{} }}
+
+// Parse decodes one JSON text into the value model: integers that fit are
+// int64, other numbers float64. Trailing non-space characters, numbers out of
+// float64 range, invalid UTF-8 in strings and nesting deeper than MaxDepth are
+// errors.
+func Parse(data []byte) (any, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("invalid JSON: empty input")
+	}
+	p := parsers.Get().(*oj.Parser)
+	v, err := p.Parse(data, ojg.NumConvFloat64)
+	parsers.Put(p)
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if e := check(v, 1); e != nil {
+		if e.err == ErrTooDeep && len(e.path) > 8 {
+			e.path = e.path[len(e.path)-8:]
+			e.path[0] = "..."
+		}
+		return nil, e
+	}
+	return v, nil
+}
+
+// ParseString is Parse for a string.
+func ParseString(s string) (any, error) { return Parse([]byte(s)) }
+
+// checkError is a problem found by check; path is built while unwinding so
+// that the common (valid) case allocates nothing.
+type checkError struct {
+	msg  string
+	err  error
+	path []string // innermost first
+}
+
+func (e *checkError) Error() string {
+	loc := "$"
+	for i := len(e.path) - 1; i >= 0; i-- {
+		loc += e.path[i]
+	}
+	return "invalid JSON: " + e.msg + " at " + loc
+}
+
+func (e *checkError) Unwrap() error { return e.err }
+
+// check enforces what the parser does not: depth, finite numbers and valid
+// UTF-8.
+func check(v any, depth int) *checkError {
+	switch t := v.(type) {
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return &checkError{msg: "number out of range"}
+		}
+	case string:
+		if !utf8.ValidString(t) {
+			return &checkError{msg: "invalid UTF-8 in string"}
+		}
+	case []any:
+		if depth > MaxDepth {
+			return &checkError{msg: fmt.Sprintf("nesting deeper than %d levels", MaxDepth), err: ErrTooDeep}
+		}
+		for i, x := range t {
+			switch x.(type) {
+			case nil, bool, int64:
+				continue
+			}
+			if e := check(x, depth+1); e != nil {
+				e.path = append(e.path, "["+strconv.Itoa(i)+"]")
+				return e
+			}
+		}
+	case map[string]any:
+		if depth > MaxDepth {
+			return &checkError{msg: fmt.Sprintf("nesting deeper than %d levels", MaxDepth), err: ErrTooDeep}
+		}
+		for k, x := range t {
+			if !utf8.ValidString(k) {
+				return &checkError{msg: "invalid UTF-8 in key"}
+			}
+			switch x.(type) {
+			case nil, bool, int64:
+				continue
+			}
+			if e := check(x, depth+1); e != nil {
+				e.path = append(e.path, "."+k)
+				return e
+			}
+		}
+	}
+	return nil
+}
