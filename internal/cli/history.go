@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/kstates/kstates/internal/engine"
+)
+
+// historyRow is one line of the history table.
+type historyRow struct {
+	id, prev string
+	ms       string // time since the first event
+	typ      string
+	state    string
+	detail   string
+}
+
+// historyRows turns events into table rows. Details are read through their
+// JSON form (the GetExecutionHistory field names), so this works with
+// whatever Go types the engine uses for them. An event without a state name
+// (TaskScheduled, TaskSucceeded, ...) takes the state of the event it
+// follows (previousEventId), as the AWS console shows it.
+func historyRows(events []engine.HistoryEvent) []historyRow {
+	rows := make([]historyRow, 0, len(events))
+	stateOf := make(map[int64]string, len(events))
+	for i, ev := range events {
+		d := detailsMap(ev.Details)
+		state, _ := d["name"].(string)
+		if state == "" && !strings.HasPrefix(ev.Type, "Execution") {
+			state = stateOf[ev.PreviousEventID]
+		}
+		if strings.HasSuffix(ev.Type, "StateExited") {
+			// The next events follow the exit but belong to no state yet.
+			stateOf[ev.ID] = ""
+		} else {
+			stateOf[ev.ID] = state
+		}
+		ms := int64(0)
+		if i > 0 && !events[0].Timestamp.IsZero() {
+			ms = ev.Timestamp.Sub(events[0].Timestamp).Milliseconds()
+		}
+		prev := ""
+		if ev.PreviousEventID != 0 {
+			prev = strconv.FormatInt(ev.PreviousEventID, 10)
+		}
+		rows = append(rows, historyRow{
+			id:     strconv.FormatInt(ev.ID, 10),
+			prev:   prev,
+			ms:     strconv.FormatInt(ms, 10),
+			typ:    ev.Type,
+			state:  state,
+			detail: detailSummary(ev.Type, d),
+		})
+	}
+	return rows
+}
+
+// writeHistoryTable prints the history as a table.
+func writeHistoryTable(w io.Writer, events []engine.HistoryEvent) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPREV\tTIME(ms)\tTYPE\tSTATE\tDETAIL")
+	for _, r := range historyRows(events) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.id, r.prev, r.ms, r.typ, r.state, r.detail)
+	}
+	tw.Flush()
+}
+
+// detailsMap decodes an event's details into a map via JSON.
+func detailsMap(details any) map[string]any {
+	if details == nil {
+		return nil
+	}
+	if m, ok := details.(map[string]any); ok {
+		return m
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// detailSummary is a one-line summary of an event's details.
+func detailSummary(typ string, d map[string]any) string {
+	if d == nil {
+		return ""
+	}
+	str := func(k string) string {
+		switch v := d[k].(type) {
+		case nil:
+			return ""
+		case string:
+			return v
+		default:
+			b, _ := json.Marshal(v)
+			return string(b)
+		}
+	}
+	var s string
+	switch {
+	case str("error") != "" || str("cause") != "":
+		s = str("error")
+		if c := str("cause"); c != "" {
+			s += ": " + c
+		}
+	case strings.HasPrefix(typ, "MapIteration"):
+		s = "index " + str("index")
+	case typ == "MapStateStarted":
+		s = "length " + str("length")
+	case str("resource") != "" && str("output") == "":
+		s = str("resource")
+		if p := str("parameters"); p != "" {
+			s += " " + p
+		}
+	case str("output") != "":
+		s = "output " + str("output")
+	case str("input") != "":
+		s = "input " + str("input")
+	}
+	return truncate(strings.Join(strings.Fields(s), " "), 100)
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
