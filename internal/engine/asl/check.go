@@ -1,0 +1,299 @@
+package asl
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/kstates/kstates/internal/engine/intrinsics"
+	"github.com/kstates/kstates/internal/engine/jsonpath"
+	"github.com/kstates/kstates/internal/engine/template"
+)
+
+// maxSeconds is AWS's upper bound on the *Seconds and MaxAttempts fields.
+const maxSeconds = 99999999
+
+func (p *parser) typeErr(n *node, loc, field string, want kind) {
+	p.schema(n, loc, fmt.Sprintf("The value of %q must be of type %s, got %s", field, want, n.kind))
+}
+
+func (p *parser) unsupported(n *node, loc, field string) {
+	p.schema(n, loc, fmt.Sprintf("The field %q is not supported by Step Functions", field))
+}
+
+// checkDuplicateKeys reports keys written twice in a structural object.
+func (p *parser) checkDuplicateKeys(n *node, loc string) {
+	if len(n.keys) < 2 {
+		return
+	}
+	seen := make(map[string]bool, len(n.keys))
+	for i, k := range n.keys {
+		if seen[k] {
+			p.schema(n.vals[i], ptr(loc, k), fmt.Sprintf("The field %q appears more than once", k))
+		}
+		seen[k] = true
+	}
+}
+
+func (p *parser) str(n *node, loc, field string) (string, bool) {
+	if n.kind != kString {
+		p.typeErr(n, loc, field, kString)
+		return "", false
+	}
+	return n.str, true
+}
+
+func (p *parser) boolean(n *node, loc, field string) (bool, bool) {
+	if n.kind != kBool {
+		p.typeErr(n, loc, field, kBool)
+		return false, false
+	}
+	return n.b, true
+}
+
+// intRange checks an integer field within [lo, hi].
+func (p *parser) intRange(n *node, loc, field string, lo, hi int64) (int64, bool) {
+	i, ok := n.integer()
+	if !ok {
+		if n.kind == kNumber {
+			p.schema(n, loc, fmt.Sprintf("The value of %q must be an integer, got %s", field, n.str))
+		} else {
+			p.typeErr(n, loc, field, kNumber)
+		}
+		return 0, false
+	}
+	if i < lo || i > hi {
+		p.schema(n, loc, fmt.Sprintf("The value of %q must be between %d and %d, got %d", field, lo, hi, i))
+		return 0, false
+	}
+	return i, true
+}
+
+func (p *parser) queryLanguage(n *node, loc string) (string, bool) {
+	s, ok := p.str(n, loc, "QueryLanguage")
+	if !ok {
+		return "", false
+	}
+	if s != QueryLanguageJSONPath && s != QueryLanguageJSONata {
+		p.schema(n, loc, fmt.Sprintf("QueryLanguage must be JSONPath or JSONata, got %q", s))
+		return "", false
+	}
+	return s, true
+}
+
+// optString reads a string field that may also be JSON null.
+func (p *parser) optString(n *node, loc, field string) Optional[string] {
+	if n.kind == kNull {
+		return Optional[string]{Set: true, Null: true}
+	}
+	s, _ := p.str(n, loc, field)
+	return Optional[string]{Set: true, Value: s}
+}
+
+// path reads and compiles a path field (InputPath, ItemsPath, *Path, ...).
+// nullable allows JSON null.
+func (p *parser) path(n *node, loc, field string, nullable bool) Optional[string] {
+	if n.kind == kNull && nullable {
+		return Optional[string]{Set: true, Null: true}
+	}
+	s, ok := p.str(n, loc, field)
+	if ok {
+		if _, err := jsonpath.Compile(s); err != nil {
+			p.errorAt(n, loc, CodeInvalidPath, fmt.Sprintf("The value of %q is not a valid JSONPath: %v", field, err))
+		}
+	}
+	return Optional[string]{Set: true, Value: s}
+}
+
+// pathOrIntrinsic is a *Path field that may also hold an intrinsic function
+// (ErrorPath, CausePath).
+func (p *parser) pathOrIntrinsic(n *node, loc, field string) Optional[string] {
+	s, ok := p.str(n, loc, field)
+	if ok {
+		p.expr(n, loc, field, s)
+	}
+	return Optional[string]{Set: true, Value: s}
+}
+
+// expr compiles a ".$" value: an intrinsic function call or a path.
+func (p *parser) expr(n *node, loc, field, s string) bool {
+	if intrinsics.IsIntrinsic(s) {
+		if _, err := intrinsics.Parse(s); err != nil {
+			p.errorAt(n, loc, CodeInvalidPath, fmt.Sprintf("The value of %q is not a valid intrinsic function: %v", field, err))
+			return false
+		}
+		return true
+	}
+	if _, err := jsonpath.Compile(s); err != nil {
+		p.errorAt(n, loc, CodeInvalidPath, fmt.Sprintf("The value of %q is not a valid JSONPath or intrinsic function: %v", field, err))
+		return false
+	}
+	return true
+}
+
+func (p *parser) referencePath(n *node, loc string) Optional[string] {
+	if n.kind == kNull {
+		return Optional[string]{Set: true, Null: true}
+	}
+	s, ok := p.str(n, loc, "ResultPath")
+	if ok {
+		if _, err := jsonpath.CompileReference(s); err != nil {
+			p.errorAt(n, loc, CodeInvalidPath, fmt.Sprintf("The value of \"ResultPath\" is not a valid reference path: %v", err))
+		}
+	}
+	return Optional[string]{Set: true, Value: s}
+}
+
+// jsonPathTemplate checks a JSONPath-mode payload template and returns it as
+// a value. isAssign checks the keys as variable names.
+func (p *parser) jsonPathTemplate(n *node, loc, field string, isAssign bool) Optional[any] {
+	if n.kind == kNull {
+		return Optional[any]{Set: true, Null: true}
+	}
+	if isAssign && n.kind != kObject {
+		p.typeErr(n, loc, field, kObject)
+		return Optional[any]{Set: true, Value: n.toAny()}
+	}
+	before := len(p.diags)
+	if isAssign {
+		for i, k := range n.keys {
+			p.variableName(n.vals[i], ptr(loc, k), strings.TrimSuffix(k, ".$"))
+		}
+	}
+	p.walkTemplate(n, loc)
+	v := n.toAny()
+	if len(p.diags) == before {
+		if _, err := template.Compile(v); err != nil {
+			p.errorAt(n, loc, CodeInvalidPath, fmt.Sprintf("Invalid %s: %v", field, err))
+		}
+	}
+	return Optional[any]{Set: true, Value: v}
+}
+
+func (p *parser) walkTemplate(n *node, loc string) {
+	switch n.kind {
+	case kObject:
+		for i, k := range n.keys {
+			v, vloc := n.vals[i], ptr(loc, k)
+			if strings.HasSuffix(k, ".$") {
+				if v.kind != kString {
+					p.schema(v, vloc, fmt.Sprintf("The value of %q must be a string holding a JSONPath or an intrinsic function, got %s", k, v.kind))
+					continue
+				}
+				p.expr(v, vloc, k, v.str)
+				continue
+			}
+			p.walkTemplate(v, vloc)
+		}
+	case kArray:
+		for i, v := range n.vals {
+			p.walkTemplate(v, fmt.Sprintf("%s/%d", loc, i))
+		}
+	}
+}
+
+// variableName checks an Assign key. AWS: a letter or underscore, then
+// letters, digits and underscores; "states" is reserved.
+func (p *parser) variableName(n *node, loc, name string) {
+	ok := name != ""
+	for i, r := range name {
+		if !(r == '_' || unicode.IsLetter(r) || (i > 0 && unicode.IsDigit(r))) {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		p.schema(n, loc, fmt.Sprintf("%q is not a valid variable name: it must start with a letter or underscore and hold only letters, digits and underscores", name))
+	} else if name == "states" {
+		p.schema(n, loc, "The variable name \"states\" is reserved")
+	}
+}
+
+// isJSONata reports whether s is a {% %} expression.
+func isJSONata(s string) bool {
+	t := strings.TrimSpace(s)
+	return strings.HasPrefix(t, "{%") && strings.HasSuffix(t, "%}") && len(t) >= 4
+}
+
+// jsonataTemplate checks a JSONata-mode template (Arguments, Output, Assign,
+// ItemSelector...): every string that opens "{%" must close "%}".
+func (p *parser) jsonataTemplate(n *node, loc, field string, isAssign bool) Optional[any] {
+	if isAssign {
+		if n.kind != kObject {
+			p.typeErr(n, loc, field, kObject)
+			return Optional[any]{Set: true, Value: n.toAny()}
+		}
+		for i, k := range n.keys {
+			p.variableName(n.vals[i], ptr(loc, k), k)
+		}
+	}
+	p.walkJSONata(n, loc)
+	if n.kind == kNull {
+		return Optional[any]{Set: true, Null: true}
+	}
+	return Optional[any]{Set: true, Value: n.toAny()}
+}
+
+func (p *parser) walkJSONata(n *node, loc string) {
+	switch n.kind {
+	case kString:
+		t := strings.TrimSpace(n.str)
+		if strings.HasPrefix(t, "{%") && !isJSONata(t) {
+			p.errorAt(n, loc, CodeInvalidJSONataSyntax, "A JSONata expression must be written as {% expression %}")
+		}
+	case kObject:
+		for i, k := range n.keys {
+			p.walkJSONata(n.vals[i], ptr(loc, k))
+		}
+	case kArray:
+		for i, v := range n.vals {
+			p.walkJSONata(v, fmt.Sprintf("%s/%d", loc, i))
+		}
+	}
+}
+
+// jsonataOrInt reads a field that is an integer in [lo, hi] or, in JSONata
+// states, a {% %} expression.
+func (p *parser) jsonataOrInt(n *node, loc, field string, ql string, lo, hi int64) Optional[any] {
+	if ql == QueryLanguageJSONata && n.kind == kString {
+		if !isJSONata(n.str) {
+			p.schema(n, loc, fmt.Sprintf("The value of %q must be an integer or a JSONata expression {%% ... %%}", field))
+		}
+		return Optional[any]{Set: true, Value: n.str}
+	}
+	i, ok := p.intRange(n, loc, field, lo, hi)
+	if !ok {
+		return Optional[any]{Set: true}
+	}
+	return Optional[any]{Set: true, Value: i}
+}
+
+// errorEquals checks an ErrorEquals array; it reports whether States.ALL is
+// in it.
+func (p *parser) errorEquals(n *node, loc string) ([]string, bool) {
+	if n.kind != kArray {
+		p.typeErr(n, loc, "ErrorEquals", kArray)
+		return nil, false
+	}
+	if len(n.vals) == 0 {
+		p.schema(n, loc, "ErrorEquals must hold at least one error name")
+		return nil, false
+	}
+	var out []string
+	all := false
+	for i, v := range n.vals {
+		vloc := fmt.Sprintf("%s/%d", loc, i)
+		s, ok := p.str(v, vloc, "ErrorEquals")
+		if !ok {
+			continue
+		}
+		out = append(out, s)
+		if s == "States.ALL" {
+			all = true
+		}
+	}
+	if all && len(n.vals) > 1 {
+		p.schema(n, loc, "States.ALL must appear alone in ErrorEquals")
+	}
+	return out, all
+}

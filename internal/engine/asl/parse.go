@@ -1,0 +1,359 @@
+package asl
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// State machine types.
+const (
+	MachineStandard = "STANDARD"
+	MachineExpress  = "EXPRESS"
+)
+
+// Options tune Parse.
+type Options struct {
+	// Type is the state machine type: STANDARD (default) or EXPRESS. EXPRESS
+	// machines may not use .sync or .waitForTaskToken resources.
+	Type string
+}
+
+// MaxStateNameLength is AWS's limit on a state name, in characters.
+const MaxStateNameLength = 80
+
+// Parse decodes a JSON or YAML definition and validates it. Every problem
+// found is reported, ordered by position in the document. The Definition is
+// only meaningful when no diagnostic has severity ERROR; it is nil when the
+// document could not be decoded at all.
+func Parse(data []byte, opts Options) (*Definition, []Diagnostic) {
+	p := newParser(opts)
+	if len(data) > MaxDefinitionSize {
+		p.report(0, "", CodeDefinitionTooLarge, SeverityError,
+			fmt.Sprintf("The definition is %d bytes, more than the limit of %d bytes (1 MiB)", len(data), MaxDefinitionSize))
+		return nil, p.final()
+	}
+	body := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		p.report(0, "", CodeMissingDescription, SeverityError, "The definition is empty")
+		return nil, p.final()
+	}
+	var root *node
+	var err error
+	if trimmed[0] == '{' || trimmed[0] == '[' || trimmed[0] == '"' {
+		root, err = decodeJSON(body)
+	} else {
+		if !utf8.Valid(body) {
+			err = &syntaxError{code: CodeInvalidJSON, msg: "Invalid YAML: the document is not valid UTF-8"}
+		} else {
+			root, err = decodeYAML(body)
+		}
+	}
+	if err != nil {
+		var se *syntaxError
+		if !errors.As(err, &se) {
+			se = &syntaxError{code: CodeInvalidJSON, msg: err.Error()}
+		}
+		p.diags = append(p.diags, posDiag{d: Diagnostic{Code: se.code, Location: "", Message: se.msg, Severity: SeverityError}})
+		return nil, p.final()
+	}
+	def := p.root(root)
+	return def, p.final()
+}
+
+// ParseValue validates an already-decoded definition (a map[string]any as
+// encoding/json or the value package produce). A Go map has no order, so
+// StateOrder lists the states sorted by name.
+func ParseValue(v any, opts Options) (*Definition, []Diagnostic) {
+	p := newParser(opts)
+	seq := 0
+	root, err := fromValue(v, 0, &seq)
+	if err != nil {
+		code, msg := CodeInvalidJSON, "Invalid definition: "+err.Error()
+		if errors.Is(err, errTooDeep) {
+			code = CodeDefinitionTooDeep
+			msg = fmt.Sprintf("The definition nests objects and arrays more than %d levels deep", MaxNestingDepth)
+		}
+		p.diags = append(p.diags, posDiag{d: Diagnostic{Code: code, Location: "", Message: msg, Severity: SeverityError}})
+		return nil, p.final()
+	}
+	def := p.root(root)
+	return def, p.final()
+}
+
+// parser accumulates diagnostics while building a Definition.
+type parser struct {
+	opts    Options
+	diags   []posDiag
+	names   map[string]string // state name -> pointer of its first declaration
+	topQL   string
+	express bool
+}
+
+func newParser(opts Options) *parser {
+	return &parser{opts: opts, names: map[string]string{}}
+}
+
+func (p *parser) final() []Diagnostic {
+	if len(p.diags) == 0 {
+		return nil
+	}
+	return p.sorted()
+}
+
+func (p *parser) root(n *node) *Definition {
+	switch p.opts.Type {
+	case "", MachineStandard:
+	case MachineExpress:
+		p.express = true
+	default:
+		p.schema(n, "", fmt.Sprintf("Unknown state machine type %q: expected STANDARD or EXPRESS", p.opts.Type))
+	}
+	if n.kind != kObject {
+		p.schema(n, "", fmt.Sprintf("Expected value of type object for the definition, got %s", n.kind))
+		return nil
+	}
+	if ql := n.get("QueryLanguage"); ql != nil && ql.kind == kString && ql.str == QueryLanguageJSONata {
+		p.topQL = QueryLanguageJSONata
+	}
+	return p.definition(n, "", QueryLanguageJSONPath, scopeMachine)
+}
+
+// Scopes: what a StartAt/States object is.
+type scope int
+
+const (
+	scopeMachine scope = iota
+	scopeBranch
+	scopeProcessor
+)
+
+var scopeFields = [...]map[string]bool{
+	scopeMachine:   {"Comment": true, "StartAt": true, "States": true, "Version": true, "TimeoutSeconds": true, "QueryLanguage": true},
+	scopeBranch:    {"Comment": true, "StartAt": true, "States": true, "QueryLanguage": true},
+	scopeProcessor: {"Comment": true, "StartAt": true, "States": true, "QueryLanguage": true, "ProcessorConfig": true},
+}
+
+// edge is a transition found in a state, checked once the scope is known.
+type edge struct {
+	target string
+	loc    string
+	n      *node
+}
+
+// definition builds a machine, branch or item processor. inherited is the
+// query language of the enclosing state (JSONPath at the top).
+func (p *parser) definition(n *node, loc string, inherited string, sc scope) *Definition {
+	if n.kind != kObject {
+		p.schema(n, loc, fmt.Sprintf("Expected value of type object, got %s", n.kind))
+		return nil
+	}
+	def := &Definition{Pointer: loc, QueryLanguage: inherited, States: map[string]*State{}}
+	allowed := scopeFields[sc]
+	p.checkDuplicateKeys(n, loc)
+	var missing []string
+	for _, req := range []string{"StartAt", "States"} {
+		if n.get(req) == nil {
+			missing = append(missing, req)
+		}
+	}
+	if len(missing) > 0 {
+		p.schema(n, loc, fmt.Sprintf("These fields are required: %v", missing))
+	}
+	var statesNode, startNode *node
+	for i, key := range n.keys {
+		v, vloc := n.vals[i], ptr(loc, key)
+		if !allowed[key] {
+			p.unsupported(v, vloc, key)
+			continue
+		}
+		switch key {
+		case "Comment":
+			def.Comment, _ = p.str(v, vloc, key)
+		case "StartAt":
+			def.StartAt, _ = p.str(v, vloc, key)
+			startNode = v
+		case "States":
+			if v.kind != kObject {
+				p.typeErr(v, vloc, key, kObject)
+			} else {
+				statesNode = v
+			}
+		case "Version":
+			def.Version, _ = p.str(v, vloc, key)
+		case "TimeoutSeconds":
+			if t, ok := p.intRange(v, vloc, key, 1, maxSeconds); ok {
+				def.TimeoutSeconds = &t
+			}
+		case "QueryLanguage":
+			if ql, ok := p.queryLanguage(v, vloc); ok {
+				def.QueryLanguage = ql
+			}
+		case "ProcessorConfig":
+			def.ProcessorConfig = p.processorConfig(v, vloc)
+		}
+	}
+	if sc == scopeProcessor && def.ProcessorConfig == nil {
+		def.ProcessorConfig = &ProcessorConfig{Mode: "INLINE"}
+	}
+	saved := p.express
+	if def.ProcessorConfig != nil && def.ProcessorConfig.ExecutionType == MachineExpress {
+		p.express = true
+	}
+	defer func() { p.express = saved }()
+
+	if statesNode == nil {
+		return def
+	}
+	statesLoc := ptr(loc, "States")
+	if len(statesNode.keys) == 0 {
+		p.schema(statesNode, statesLoc, "The States object must hold at least one state")
+	}
+	var edges []edge
+	if startNode != nil && startNode.kind == kString {
+		edges = append(edges, edge{target: def.StartAt, loc: ptr(loc, "StartAt"), n: startNode})
+	}
+	for i, name := range statesNode.keys {
+		sn, sloc := statesNode.vals[i], ptr(statesLoc, name)
+		p.checkStateName(sn, sloc, name)
+		st, out := p.state(name, sn, sloc, def.QueryLanguage)
+		if _, dup := def.States[name]; dup {
+			continue // reported by checkStateName
+		}
+		def.StateOrder = append(def.StateOrder, name)
+		def.States[name] = st
+		edges = append(edges, out...)
+	}
+	p.checkGraph(def, n, loc, edges)
+	return def
+}
+
+func (p *parser) checkStateName(n *node, loc, name string) {
+	if first, dup := p.names[name]; dup {
+		p.errorAt(n, loc, CodeDuplicateStateName, fmt.Sprintf("Duplicate State name: %s (first declared at %s); state names must be unique in the whole state machine", name, first))
+	} else {
+		p.names[name] = loc
+	}
+	switch l := utf8.RuneCountInString(name); {
+	case l == 0:
+		p.errorAt(n, loc, CodeInvalidStateName, "State names must not be empty")
+	case l > MaxStateNameLength:
+		p.errorAt(n, loc, CodeInvalidStateName, fmt.Sprintf("State name is %d characters long, more than the limit of %d", l, MaxStateNameLength))
+	}
+}
+
+// checkGraph checks a scope's transitions, reachability and terminal states.
+func (p *parser) checkGraph(def *Definition, n *node, loc string, edges []edge) {
+	adj := map[string][]string{}
+	from := ""
+	for _, e := range edges {
+		if _, ok := def.States[e.target]; !ok {
+			what := "'Next'"
+			switch {
+			case e.loc == ptr(loc, "StartAt"):
+				what = "'StartAt'"
+			case len(e.loc) > 8 && e.loc[len(e.loc)-8:] == "/Default":
+				what = "'Default'"
+			}
+			p.errorAt(e.n, e.loc, CodeMissingTransition, fmt.Sprintf("Missing %s target: %s", what, e.target))
+		}
+	}
+	// Edges after StartAt are grouped by source state in StateOrder.
+	for _, name := range def.StateOrder {
+		st := def.States[name]
+		if st == nil {
+			continue
+		}
+		from = name
+		for _, t := range successors(st) {
+			adj[from] = append(adj[from], t)
+		}
+	}
+	if _, ok := def.States[def.StartAt]; ok {
+		seen := map[string]bool{def.StartAt: true}
+		queue := []string{def.StartAt}
+		for len(queue) > 0 {
+			cur := queue[0]
+			queue = queue[1:]
+			for _, t := range adj[cur] {
+				if _, ok := def.States[t]; ok && !seen[t] {
+					seen[t] = true
+					queue = append(queue, t)
+				}
+			}
+		}
+		for _, name := range def.StateOrder {
+			if !seen[name] {
+				st := def.States[name]
+				sn := n.get("States").get(name)
+				p.errorAt(sn, st.Pointer, CodeUnreachableState, fmt.Sprintf("State %q is not reachable from StartAt %q", name, def.StartAt))
+			}
+		}
+	}
+	terminal := false
+	for _, st := range def.States {
+		if st.End || st.Type == TypeSucceed || st.Type == TypeFail {
+			terminal = true
+			break
+		}
+	}
+	if !terminal && len(def.States) > 0 {
+		p.errorAt(n, loc, CodeMissingEndState, "Workflow has no terminal state")
+	}
+}
+
+// successors lists the states a state may transition to.
+func successors(st *State) []string {
+	var out []string
+	if st.Next != "" {
+		out = append(out, st.Next)
+	}
+	for _, c := range st.Choices {
+		if c != nil && c.Next != "" {
+			out = append(out, c.Next)
+		}
+	}
+	if st.Default != "" {
+		out = append(out, st.Default)
+	}
+	for _, c := range st.Catch {
+		if c != nil && c.Next != "" {
+			out = append(out, c.Next)
+		}
+	}
+	return out
+}
+
+func (p *parser) processorConfig(n *node, loc string) *ProcessorConfig {
+	if n.kind != kObject {
+		p.typeErr(n, loc, "ProcessorConfig", kObject)
+		return nil
+	}
+	pc := &ProcessorConfig{Mode: "INLINE"}
+	for i, key := range n.keys {
+		v, vloc := n.vals[i], ptr(loc, key)
+		switch key {
+		case "Mode":
+			if s, ok := p.str(v, vloc, key); ok {
+				if s != "INLINE" && s != "DISTRIBUTED" {
+					p.schema(v, vloc, fmt.Sprintf("Mode must be INLINE or DISTRIBUTED, got %q", s))
+				} else {
+					pc.Mode = s
+				}
+			}
+		case "ExecutionType":
+			if s, ok := p.str(v, vloc, key); ok {
+				if s != MachineStandard && s != MachineExpress {
+					p.schema(v, vloc, fmt.Sprintf("ExecutionType must be STANDARD or EXPRESS, got %q", s))
+				} else {
+					pc.ExecutionType = s
+				}
+			}
+		default:
+			p.unsupported(v, vloc, key)
+		}
+	}
+	return pc
+}
