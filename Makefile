@@ -8,6 +8,7 @@ export KSTATES_CONFORMANCE_DIR ?= $(SHARED)/conformance
 export KSTATES_JSONATA_SUITE_DIR ?= $(SHARED)/jsonata-test-suite
 
 .PHONY: all build run test vet fmt-check bench fuzz conformance
+.PHONY: generate manifests verify-generated envtest controller-gen
 
 all: build
 
@@ -39,3 +40,24 @@ fuzz: ## Each fuzz target for FUZZTIME.
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDefinition$$' -fuzztime $(FUZZTIME) ./internal/engine/asl/
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/engine/jsonpath/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/engine/intrinsics/
+
+## ---- Operator: code generation and envtest binaries (api/, config/, hack/) ----
+CONTROLLER_GEN := $(BIN)/controller-gen
+CONTROLLER_TOOLS_VERSION := v0.23.0
+
+controller-gen: $(CONTROLLER_GEN) ## Build controller-gen (pinned in hack/tools/go.mod) into bin/.
+$(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
+	cd hack/tools && $(GO) build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
+
+generate: $(CONTROLLER_GEN) ## Generate deepcopy methods (api/v1alpha1/zz_generated.deepcopy.go).
+	$(CONTROLLER_GEN) object paths=./api/...
+
+manifests: $(CONTROLLER_GEN) ## Generate CRDs (config/crd/bases) and the manager Role (config/rbac/role.yaml).
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=false paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./controllers/... paths=./cmd/manager/... output:rbac:artifacts:config=config/rbac
+
+verify-generated: ## Fail when the committed generated files differ from what `make generate manifests` produces.
+	hack/verify-generated.sh
+
+envtest: ## Build (once, cached) kube-apiserver, etcd and kubectl for envtest; prints KUBEBUILDER_ASSETS.
+	@hack/envtest.sh --export

@@ -1,0 +1,47 @@
+package v1alpha1
+
+// Labels and annotations the operator sets on the objects it creates, so that they can be
+// listed by what they belong to. Label values are at most 63 characters, which is why the
+// owner's UID, not its name, is used where names may be longer.
+const (
+	// LabelStateMachine is set on a StateMachineRevision to the StateMachine's name when the
+	// name fits a label value.
+	LabelStateMachine = "kstates.io/state-machine"
+	// LabelStateMachineUID is set on a StateMachineRevision to the StateMachine's UID.
+	LabelStateMachineUID = "kstates.io/state-machine-uid"
+	// LabelExecutionUID is set on HistoryChunks, Payloads and task Pods to the Execution's UID.
+	LabelExecutionUID = "kstates.io/execution-uid"
+	// LabelDefinitionHash is set on a StateMachineRevision to the first 10 hex digits of its
+	// content hash.
+	LabelDefinitionHash = "kstates.io/definition-hash"
+)
+
+// Size budgets of the storage design (docs/operator.md). The controllers enforce them; the CRD
+// schemas enforce the hard limits with maxItems and maxLength.
+const (
+	// MaxPayloadBytes is AWS Step Functions' limit on a state's input or output, and on an
+	// execution's input: larger payloads raise States.DataLimitExceeded.
+	MaxPayloadBytes = 256 * 1024
+	// MaxHistoryEvents is AWS Step Functions' limit on the events of one execution.
+	MaxHistoryEvents = 25000
+	// MaxInlineOutputBytes is the largest output kept in Execution.status.output; a larger
+	// output is stored in a Payload and referenced from status.outputRef.
+	MaxInlineOutputBytes = 16 * 1024
+	// MaxInlineDetailsBytes is the largest details document kept inside a history event; larger
+	// details are stored in a Payload referenced from the event's detailsRef.
+	MaxInlineDetailsBytes = 2 * 1024
+	// MaxWindowEvents is the most events kept in Execution.status.history.events.
+	MaxWindowEvents = 100
+	// MaxWindowBytes is the most bytes of events kept in Execution.status.history.events.
+	MaxWindowBytes = 32 * 1024
+	// MaxChunkEvents is the most events sealed into one HistoryChunk.
+	MaxChunkEvents = 1000
+	// MaxChunkBytes is the most bytes of events sealed into one HistoryChunk, leaving room
+	// under etcd's request limit (about 1.5 MiB) and the 1 MiB object target.
+	MaxChunkBytes = 768 * 1024
+	// MaxInlineEngineStateBytes is the largest engine state kept in
+	// Execution.status.engineState; a larger one lives in a Payload (status.engineStateRef).
+	MaxInlineEngineStateBytes = 16 * 1024
+	// MaxPayloadObjectBytes is the largest data of one Payload object.
+	MaxPayloadObjectBytes = 1024 * 1024
+)

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"flag"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+func TestSchemeKnowsEveryKindTheManagerUses(t *testing.T) {
+	s := newScheme()
+	for _, gvk := range []schema.GroupVersionKind{
+		{Group: "kstates.io", Version: "v1alpha1", Kind: "StateMachine"},
+		{Group: "kstates.io", Version: "v1alpha1", Kind: "Execution"},
+		{Group: "kstates.io", Version: "v1alpha1", Kind: "StateMachineRevision"},
+		{Group: "kstates.io", Version: "v1alpha1", Kind: "HistoryChunk"},
+		{Group: "kstates.io", Version: "v1alpha1", Kind: "Payload"},
+		{Version: "v1", Kind: "Pod"},
+		{Version: "v1", Kind: "Event"},
+	} {
+		if !s.Recognizes(gvk) {
+			t.Errorf("scheme does not recognize %v", gvk)
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	cases := []struct {
+		reason string
+		args   []string
+		want   options
+	}{
+		{"defaults serve secure metrics on :8443 without leader election", nil,
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081"}},
+		{"flags override the defaults",
+			[]string{"--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:9090", "--leader-elect"},
+			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true}},
+	}
+	for _, c := range cases {
+		got, _, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), c.args)
+		if err != nil {
+			t.Fatalf("%s: %v", c.reason, err)
+		}
+		if got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.reason, got, c.want)
+		}
+	}
+}

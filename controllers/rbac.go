@@ -1,0 +1,24 @@
+// Package controllers holds the reconcilers of the kstates operator.
+package controllers
+
+// The operator's permissions, least privilege: controller-gen turns these markers into
+// config/rbac/role.yaml (`make manifests`). Reconcilers added later extend this list here,
+// in one place, so that a review of what the operator may do reads one file.
+//
+// StateMachines are read and get their status written; executions likewise, and a user's
+// abort arrives through the spec, which the operator never writes. The finalizers
+// subresources are needed to create owned objects with blockOwnerDeletion.
+// +kubebuilder:rbac:groups=kstates.io,resources=statemachines;executions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kstates.io,resources=statemachines/status;executions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kstates.io,resources=statemachines/finalizers;executions/finalizers,verbs=update
+//
+// Revisions are created per distinct definition; running executions add themselves as
+// owners (update). History chunks and payloads are written once and never updated.
+// +kubebuilder:rbac:groups=kstates.io,resources=statemachinerevisions,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=kstates.io,resources=historychunks;payloads,verbs=get;list;watch;create;delete
+//
+// Task pods: created once per attempt with a deterministic name, deleted on timeout/abort.
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
+//
+// Kubernetes Events for lifecycle changes.
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
