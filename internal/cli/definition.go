@@ -63,3 +63,9 @@ func formatDiagnostic(d asl.Diagnostic) string {
 	}
 	return s
 }
+
+// parseDefinition parses a definition for the given execution type
+// (STANDARD or EXPRESS).
+func parseDefinition(data []byte, execType string) (*asl.Definition, []asl.Diagnostic) {
+	return asl.Parse(data, asl.Options{Type: execType})
+}
