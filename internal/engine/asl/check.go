@@ -13,12 +13,43 @@ import (
 // maxSeconds is AWS's upper bound on the *Seconds and MaxAttempts fields.
 const maxSeconds = 99999999
 
+// typeErr reports a value of the wrong JSON type, in AWS's words.
 func (p *parser) typeErr(n *node, loc, field string, want kind) {
-	p.schema(n, loc, fmt.Sprintf("The value of %q must be of type %s, got %s", field, want, n.kind))
+	p.schema(n, loc, fmt.Sprintf("Expected value of type [%s]", strings.ToUpper(want.String())))
 }
 
-func (p *parser) unsupported(n *node, loc, field string) {
-	p.schema(n, loc, fmt.Sprintf("The field %q is not supported by Step Functions", field))
+// typeErrName is typeErr for a named type (INTEGER).
+func (p *parser) typeErrName(n *node, loc, want string) {
+	p.schema(n, loc, fmt.Sprintf("Expected value of type [%s]", want))
+}
+
+// unsupported reports field v in the object at objLoc: AWS locates the
+// message at the object, not at the field.
+func (p *parser) unsupported(v *node, objLoc, field string) {
+	p.schema(v, objLoc, fmt.Sprintf("Field '%s' is not supported", field))
+}
+
+// modeErr reports a field of the other query language, located (as AWS
+// does) at the object holding it.
+func (p *parser) modeErr(v *node, objLoc, field, ql string) {
+	other := QueryLanguageJSONPath
+	if ql == QueryLanguageJSONPath {
+		other = QueryLanguageJSONata
+	}
+	p.schema(v, objLoc, fmt.Sprintf("The QueryLanguage is set to '%s', but field '%s' is only supported for the '%s' QueryLanguage", ql, field, other))
+}
+
+// required reports missing fields of the object n at loc.
+func (p *parser) required(n *node, loc string, fields ...string) {
+	var missing []string
+	for _, f := range fields {
+		if n.get(f) == nil {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		p.schema(n, loc, "These fields are required: ["+strings.Join(missing, ", ")+"]")
+	}
 }
 
 // checkDuplicateKeys reports keys written twice in a structural object.
@@ -55,30 +86,41 @@ func (p *parser) boolean(n *node, loc, field string) (bool, bool) {
 func (p *parser) intRange(n *node, loc, field string, lo, hi int64) (int64, bool) {
 	i, ok := n.integer()
 	if !ok {
-		if n.kind == kNumber {
-			p.schema(n, loc, fmt.Sprintf("The value of %q must be an integer, got %s", field, n.str))
+		if n.kind == kNumber && !strings.ContainsAny(n.str, ".eE") {
+			// an integer too large for int64
+			if n.str[0] == '-' {
+				p.schema(n, loc, fmt.Sprintf("Minimum value is %d", lo))
+			} else {
+				p.schema(n, loc, fmt.Sprintf("Maximum value is %d", hi))
+			}
 		} else {
-			p.typeErr(n, loc, field, kNumber)
+			p.typeErrName(n, loc, "INTEGER")
 		}
 		return 0, false
 	}
-	if i < lo || i > hi {
-		p.schema(n, loc, fmt.Sprintf("The value of %q must be between %d and %d, got %d", field, lo, hi, i))
+	if i < lo {
+		p.schema(n, loc, fmt.Sprintf("Minimum value is %d", lo))
+		return 0, false
+	}
+	if i > hi {
+		p.schema(n, loc, fmt.Sprintf("Maximum value is %d", hi))
 		return 0, false
 	}
 	return i, true
 }
 
-func (p *parser) queryLanguage(n *node, loc string) (string, bool) {
+// queryLanguage resolves a QueryLanguage field as AWS does: exactly
+// "JSONPath" is JSONPath, any other value JSONata; values outside the enum
+// are reported.
+func (p *parser) queryLanguage(n *node, loc string) string {
 	s, ok := p.str(n, loc, "QueryLanguage")
-	if !ok {
-		return "", false
+	if ok && s == QueryLanguageJSONPath {
+		return QueryLanguageJSONPath
 	}
-	if s != QueryLanguageJSONPath && s != QueryLanguageJSONata {
-		p.schema(n, loc, fmt.Sprintf("QueryLanguage must be JSONPath or JSONata, got %q", s))
-		return "", false
+	if ok && s != QueryLanguageJSONata {
+		p.schema(n, loc, "Value should be one of the following: [JSONPath, JSONata]")
 	}
-	return s, true
+	return QueryLanguageJSONata
 }
 
 // optString reads a string field that may also be JSON null.

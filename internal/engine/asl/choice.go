@@ -84,12 +84,8 @@ func (p *parser) rule(n *node, loc, ql string, top bool) (*ChoiceRule, []edge) {
 				continue
 			}
 		}
-		if jsonata && (isOp || isLogic || key == "Variable") {
-			p.schema(v, vloc, fmt.Sprintf("The field %q is not supported when QueryLanguage is JSONata (use \"Condition\")", key))
-			continue
-		}
-		if !jsonata && (key == "Condition" || key == "Output") {
-			p.schema(v, vloc, fmt.Sprintf("The field %q is only supported when QueryLanguage is JSONata", key))
+		if (jsonata && (isOp || isLogic || key == "Variable")) || (!jsonata && (key == "Condition" || key == "Output")) {
+			p.modeErr(v, loc, key, ql)
 			continue
 		}
 		switch {
@@ -149,7 +145,7 @@ func (p *parser) rule(n *node, loc, ql string, top bool) (*ChoiceRule, []edge) {
 			edges = append(edges, e...)
 			r.Not = sub
 		default:
-			p.unsupported(v, vloc, key)
+			p.unsupported(v, loc, key)
 		}
 	}
 	if top && n.get("Next") == nil {

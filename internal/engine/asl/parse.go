@@ -115,10 +115,7 @@ func (p *parser) root(n *node) *Definition {
 		p.schema(n, "", fmt.Sprintf("Expected value of type object for the definition, got %s", n.kind))
 		return nil
 	}
-	if ql := n.get("QueryLanguage"); ql != nil && ql.kind == kString && ql.str == QueryLanguageJSONata {
-		p.topQL = QueryLanguageJSONata
-	}
-	return p.definition(n, "", QueryLanguageJSONPath, scopeMachine)
+	return p.definition(n, "", scopeMachine)
 }
 
 // Scopes: what a StartAt/States object is.
@@ -132,8 +129,8 @@ const (
 
 var scopeFields = [...]map[string]bool{
 	scopeMachine:   {"Comment": true, "StartAt": true, "States": true, "Version": true, "TimeoutSeconds": true, "QueryLanguage": true},
-	scopeBranch:    {"Comment": true, "StartAt": true, "States": true, "QueryLanguage": true},
-	scopeProcessor: {"Comment": true, "StartAt": true, "States": true, "QueryLanguage": true, "ProcessorConfig": true},
+	scopeBranch:    {"Comment": true, "StartAt": true, "States": true},
+	scopeProcessor: {"Comment": true, "StartAt": true, "States": true, "ProcessorConfig": true},
 }
 
 // edge is a transition found in a state, checked once the scope is known.
@@ -143,30 +140,26 @@ type edge struct {
 	n      *node
 }
 
-// definition builds a machine, branch or item processor. inherited is the
-// query language of the enclosing state (JSONPath at the top).
-func (p *parser) definition(n *node, loc string, inherited string, sc scope) *Definition {
+// definition builds a machine, branch or item processor. A branch or an item
+// processor carries no QueryLanguage: its states inherit the machine's (as
+// on AWS, a Map's or Parallel's own QueryLanguage does not reach them).
+func (p *parser) definition(n *node, loc string, sc scope) *Definition {
 	if n.kind != kObject {
-		p.schema(n, loc, fmt.Sprintf("Expected value of type object, got %s", n.kind))
+		p.typeErr(n, loc, "", kObject)
 		return nil
 	}
-	def := &Definition{Pointer: loc, QueryLanguage: inherited, States: map[string]*State{}}
+	def := &Definition{Pointer: loc, QueryLanguage: QueryLanguageJSONPath, States: map[string]*State{}}
+	if sc != scopeMachine {
+		def.QueryLanguage = p.topQL
+	}
 	allowed := scopeFields[sc]
 	p.checkDuplicateKeys(n, loc)
-	var missing []string
-	for _, req := range []string{"StartAt", "States"} {
-		if n.get(req) == nil {
-			missing = append(missing, req)
-		}
-	}
-	if len(missing) > 0 {
-		p.schema(n, loc, fmt.Sprintf("These fields are required: %v", missing))
-	}
+	p.required(n, loc, "StartAt", "States")
 	var statesNode, startNode *node
 	for i, key := range n.keys {
 		v, vloc := n.vals[i], ptr(loc, key)
 		if !allowed[key] {
-			p.unsupported(v, vloc, key)
+			p.unsupported(v, loc, key)
 			continue
 		}
 		switch key {
@@ -188,12 +181,13 @@ func (p *parser) definition(n *node, loc string, inherited string, sc scope) *De
 				def.TimeoutSeconds = &t
 			}
 		case "QueryLanguage":
-			if ql, ok := p.queryLanguage(v, vloc); ok {
-				def.QueryLanguage = ql
-			}
+			def.QueryLanguage = p.queryLanguage(v, vloc)
 		case "ProcessorConfig":
 			def.ProcessorConfig = p.processorConfig(v, vloc)
 		}
+	}
+	if sc == scopeMachine {
+		p.topQL = def.QueryLanguage
 	}
 	if sc == scopeProcessor && def.ProcessorConfig == nil {
 		def.ProcessorConfig = &ProcessorConfig{Mode: "INLINE"}
@@ -226,7 +220,7 @@ func (p *parser) definition(n *node, loc string, inherited string, sc scope) *De
 		def.States[name] = st
 		edges = append(edges, out...)
 	}
-	p.checkGraph(def, n, loc, edges)
+	p.checkGraph(def, n, sc, edges)
 	return def
 }
 
@@ -245,51 +239,15 @@ func (p *parser) checkStateName(n *node, loc, name string) {
 }
 
 // checkGraph checks a scope's transitions, reachability and terminal states.
-func (p *parser) checkGraph(def *Definition, n *node, loc string, edges []edge) {
-	adj := map[string][]string{}
-	from := ""
+// As on AWS: a dangling target is MISSING_TRANSITION_TARGET; a machine with
+// no terminal state is MISSING_END_STATE (top level only: AWS accepts a
+// branch or item processor that loops forever) and then gets no
+// reachability findings; an unreachable state is reported with the code
+// MISSING_TRANSITION_TARGET too.
+func (p *parser) checkGraph(def *Definition, n *node, sc scope, edges []edge) {
 	for _, e := range edges {
 		if _, ok := def.States[e.target]; !ok {
-			what := "'Next'"
-			switch {
-			case e.loc == ptr(loc, "StartAt"):
-				what = "'StartAt'"
-			case len(e.loc) > 8 && e.loc[len(e.loc)-8:] == "/Default":
-				what = "'Default'"
-			}
-			p.errorAt(e.n, e.loc, CodeMissingTransition, fmt.Sprintf("Missing %s target: %s", what, e.target))
-		}
-	}
-	// Edges after StartAt are grouped by source state in StateOrder.
-	for _, name := range def.StateOrder {
-		st := def.States[name]
-		if st == nil {
-			continue
-		}
-		from = name
-		for _, t := range successors(st) {
-			adj[from] = append(adj[from], t)
-		}
-	}
-	if _, ok := def.States[def.StartAt]; ok {
-		seen := map[string]bool{def.StartAt: true}
-		queue := []string{def.StartAt}
-		for len(queue) > 0 {
-			cur := queue[0]
-			queue = queue[1:]
-			for _, t := range adj[cur] {
-				if _, ok := def.States[t]; ok && !seen[t] {
-					seen[t] = true
-					queue = append(queue, t)
-				}
-			}
-		}
-		for _, name := range def.StateOrder {
-			if !seen[name] {
-				st := def.States[name]
-				sn := n.get("States").get(name)
-				p.errorAt(sn, st.Pointer, CodeUnreachableState, fmt.Sprintf("State %q is not reachable from StartAt %q", name, def.StartAt))
-			}
+			p.errorAt(e.n, e.loc, CodeMissingTransition, fmt.Sprintf("Missing 'Next' target: %s", e.target))
 		}
 	}
 	terminal := false
@@ -299,8 +257,33 @@ func (p *parser) checkGraph(def *Definition, n *node, loc string, edges []edge) 
 			break
 		}
 	}
-	if !terminal && len(def.States) > 0 {
-		p.errorAt(n, loc, CodeMissingEndState, "Workflow has no terminal state")
+	if !terminal {
+		if sc == scopeMachine && len(def.States) > 0 {
+			p.diags = append(p.diags, posDiag{pos: n.pos, d: Diagnostic{Code: CodeMissingEndState, Location: "", Message: "Workflow has no terminal state", Severity: SeverityError}})
+		}
+		return
+	}
+	seen := make(map[string]bool, len(def.States))
+	var queue []string
+	if _, ok := def.States[def.StartAt]; ok {
+		seen[def.StartAt] = true
+		queue = append(queue, def.StartAt)
+	}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, t := range successors(def.States[cur]) {
+			if _, ok := def.States[t]; ok && !seen[t] {
+				seen[t] = true
+				queue = append(queue, t)
+			}
+		}
+	}
+	states := n.get("States")
+	for _, name := range def.StateOrder {
+		if !seen[name] {
+			p.errorAt(states.get(name), def.States[name].Pointer, CodeMissingTransition, fmt.Sprintf("State %q is not reachable.", name))
+		}
 	}
 }
 
@@ -352,7 +335,7 @@ func (p *parser) processorConfig(n *node, loc string) *ProcessorConfig {
 				}
 			}
 		default:
-			p.unsupported(v, vloc, key)
+			p.unsupported(v, loc, key)
 		}
 	}
 	return pc

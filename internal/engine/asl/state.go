@@ -81,12 +81,13 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 	} else {
 		return st, nil
 	}
+	downgraded := false
 	if qn := n.get("QueryLanguage"); qn != nil {
-		if ql, ok := p.queryLanguage(qn, ptr(loc, "QueryLanguage")); ok {
-			st.QueryLanguage = ql
-			if ql == QueryLanguageJSONPath && p.topQL == QueryLanguageJSONata {
-				p.schema(n, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine")
-			}
+		st.QueryLanguage = p.queryLanguage(qn, ptr(loc, "QueryLanguage"))
+		if st.QueryLanguage == QueryLanguageJSONPath && p.topQL == QueryLanguageJSONata {
+			// AWS reports only this for the state, not its other-language fields.
+			p.schema(n, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine")
+			downgraded = true
 		}
 	}
 	ql := st.QueryLanguage
@@ -98,15 +99,13 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 		v, vloc := n.vals[i], ptr(loc, key)
 		m, ok := allowed[key]
 		if !ok {
-			p.unsupported(v, vloc, key)
+			p.unsupported(v, loc, key)
 			continue
 		}
-		if m == pathOnly && ql == QueryLanguageJSONata {
-			p.schema(v, vloc, fmt.Sprintf("The field %q is not supported when QueryLanguage is JSONata", key))
-			continue
-		}
-		if m == jsonataOnly && ql != QueryLanguageJSONata {
-			p.schema(v, vloc, fmt.Sprintf("The field %q is only supported when QueryLanguage is JSONata", key))
+		if (m == pathOnly && ql == QueryLanguageJSONata) || (m == jsonataOnly && ql != QueryLanguageJSONata) {
+			if !downgraded {
+				p.modeErr(v, loc, key, ql)
+			}
 			continue
 		}
 		switch key {
@@ -225,7 +224,7 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 				p.schema(v, vloc, "A Map state may have only one of \"ItemProcessor\" and \"Iterator\"")
 				continue
 			}
-			st.ItemProcessor = p.definition(v, vloc, ql, scopeProcessor)
+			st.ItemProcessor = p.definition(v, vloc, scopeProcessor)
 			st.LegacyIterator = key == "Iterator"
 		case "ItemsPath":
 			st.ItemsPath = p.path(v, vloc, key, false)
@@ -302,7 +301,7 @@ func (p *parser) stateRules(st *State, n *node, loc string, endNode *node) {
 	}
 	exclusive := func(a, b string) {
 		if n.get(a) != nil && n.get(b) != nil {
-			p.schema(n.get(b), ptr(loc, b), fmt.Sprintf("The fields %q and %q may not be used together", a, b))
+			p.schema(n.get(a), ptr(loc, a), fmt.Sprintf("The fields '%s' and '%s' may not be used together", a, b))
 		}
 	}
 	switch st.Type {
@@ -391,7 +390,7 @@ func (p *parser) branches(n *node, loc, ql string) []*Definition {
 	}
 	out := make([]*Definition, 0, len(n.vals))
 	for i, b := range n.vals {
-		if d := p.definition(b, fmt.Sprintf("%s/%d", loc, i), ql, scopeBranch); d != nil {
+		if d := p.definition(b, fmt.Sprintf("%s/%d", loc, i), scopeBranch); d != nil {
 			out = append(out, d)
 		}
 	}
@@ -455,7 +454,7 @@ func (p *parser) retriers(n *node, loc string) []*Retrier {
 			case "Comment":
 				r.Comment, _ = p.str(v, vloc, key)
 			default:
-				p.unsupported(v, vloc, key)
+				p.unsupported(v, rloc, key)
 			}
 		}
 		out = append(out, r)
@@ -478,15 +477,7 @@ func (p *parser) catchers(n *node, loc, ql string) ([]*Catcher, []edge) {
 		}
 		p.checkDuplicateKeys(cn, cloc)
 		c := &Catcher{Pointer: cloc}
-		var missing []string
-		for _, f := range []string{"ErrorEquals", "Next"} {
-			if cn.get(f) == nil {
-				missing = append(missing, f)
-			}
-		}
-		if len(missing) > 0 {
-			p.schema(cn, cloc, fmt.Sprintf("These fields are required: %v", missing))
-		}
+		p.required(cn, cloc, "ErrorEquals", "Next")
 		for j, key := range cn.keys {
 			v, vloc := cn.vals[j], ptr(cloc, key)
 			switch key {
@@ -503,13 +494,13 @@ func (p *parser) catchers(n *node, loc, ql string) ([]*Catcher, []edge) {
 				}
 			case "ResultPath":
 				if ql == QueryLanguageJSONata {
-					p.schema(v, vloc, "The field \"ResultPath\" is not supported when QueryLanguage is JSONata")
+					p.modeErr(v, cloc, key, ql)
 				} else {
 					c.ResultPath = p.referencePath(v, vloc)
 				}
 			case "Output":
 				if ql != QueryLanguageJSONata {
-					p.schema(v, vloc, "The field \"Output\" is only supported when QueryLanguage is JSONata")
+					p.modeErr(v, cloc, key, ql)
 				} else {
 					c.Output = p.jsonataTemplate(v, vloc, key, false)
 				}
@@ -522,7 +513,7 @@ func (p *parser) catchers(n *node, loc, ql string) ([]*Catcher, []edge) {
 			case "Comment":
 				c.Comment, _ = p.str(v, vloc, key)
 			default:
-				p.unsupported(v, vloc, key)
+				p.unsupported(v, cloc, key)
 			}
 		}
 		out = append(out, c)
