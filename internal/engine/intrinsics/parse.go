@@ -249,6 +249,9 @@ loop:
 			}
 		}
 	}
+	if j > len(p.src) { // a backslash ended the text inside a quote
+		j = len(p.src)
+	}
 	text := p.src[start:j]
 	path, err := jsonpath.Compile(text)
 	if err != nil {

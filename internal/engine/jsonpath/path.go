@@ -16,6 +16,7 @@ type Path struct {
 	segs     []seg   // definite paths
 	expr     jp.Expr // indefinite paths: "$" + the segments, for ojg
 	definite bool
+	ordered  bool // expr has a wildcard or deep scan: see ordered.go
 }
 
 // Compile parses an ASL path (InputPath, OutputPath, ItemsPath, a ".$" value,
@@ -39,6 +40,7 @@ func Compile(src string) (p *Path, err error) {
 	if err != nil {
 		return nil, err
 	}
+	p.ordered = needsOrdering(p.expr)
 	return p, nil
 }
 
@@ -139,7 +141,12 @@ func (p *Path) Get(s *Scope) (any, error) {
 	if p.definite {
 		return p.walk(doc)
 	}
-	res := p.expr.Get(doc)
+	var res []any
+	if p.ordered {
+		res = getOrdered(p.expr, doc)
+	} else {
+		res = p.expr.Get(doc)
+	}
 	if res == nil {
 		res = []any{}
 	}

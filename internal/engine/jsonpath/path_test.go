@@ -155,3 +155,24 @@ func BenchmarkGetDefinite(b *testing.B) {
 		}
 	}
 }
+
+func TestIndefiniteResultsAreOrdered(t *testing.T) {
+	doc := mustParse(t, `{"z":{"x":1,"k":{"x":2}},"a":{"x":3},"m":[{"x":4},{"x":5}],"x":0}`)
+	s := &Scope{Input: doc}
+	cases := []struct{ reason, path, want string }{
+		{reason: "a wildcard over an object lists members by key", path: "$.*.x", want: `[3,1]`},
+		{reason: "deep scan lists a parent before its descendants, members by key", path: "$..x", want: `[0,3,4,5,1,2]`},
+		{reason: "a wildcard over an array keeps index order", path: "$.m[*].x", want: `[4,5]`},
+	}
+	for _, c := range cases {
+		for i := 0; i < 20; i++ { // map order changes between runs; the result must not
+			got, err := MustCompile(c.path).Get(s)
+			if err != nil {
+				t.Fatalf("%s: %v", c.reason, err)
+			}
+			if !value.Equal(got, mustParse(t, c.want)) {
+				t.Fatalf("%s: Get(%q) = %s, want %s", c.reason, c.path, value.Marshal(got), c.want)
+			}
+		}
+	}
+}
