@@ -46,6 +46,12 @@ func (p *parser) report(pos int, loc, code, sev, msg string) {
 	p.diags = append(p.diags, posDiag{pos: pos, d: Diagnostic{Code: code, Location: loc, Message: msg, Severity: sev}})
 }
 
+// docError reports a problem with the document as a whole (location "",
+// where AWS gives none).
+func (p *parser) docError(code, msg string) {
+	p.diags = append(p.diags, posDiag{d: Diagnostic{Code: code, Message: msg, Severity: SeverityError}})
+}
+
 func (p *parser) errorAt(n *node, loc, code, msg string) {
 	pos := 0
 	if n != nil {

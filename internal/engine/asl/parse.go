@@ -30,14 +30,13 @@ const MaxStateNameLength = 80
 func Parse(data []byte, opts Options) (*Definition, []Diagnostic) {
 	p := newParser(opts)
 	if len(data) > MaxDefinitionSize {
-		p.report(0, "", CodeDefinitionTooLarge, SeverityError,
-			fmt.Sprintf("The definition is %d bytes, more than the limit of %d bytes (1 MiB)", len(data), MaxDefinitionSize))
+		p.docError(CodeDefinitionTooLarge, fmt.Sprintf("The definition is %d bytes, more than the limit of %d bytes (1 MiB)", len(data), MaxDefinitionSize))
 		return nil, p.final()
 	}
 	body := bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
-		p.report(0, "", CodeMissingDescription, SeverityError, "The definition is empty")
+		p.docError(CodeMissingDescription, "The definition is empty")
 		return nil, p.final()
 	}
 	var root *node
@@ -56,7 +55,7 @@ func Parse(data []byte, opts Options) (*Definition, []Diagnostic) {
 		if !errors.As(err, &se) {
 			se = &syntaxError{code: CodeInvalidJSON, msg: err.Error()}
 		}
-		p.diags = append(p.diags, posDiag{d: Diagnostic{Code: se.code, Location: "", Message: se.msg, Severity: SeverityError}})
+		p.docError(se.code, se.msg)
 		return nil, p.final()
 	}
 	def := p.root(root)
@@ -76,7 +75,7 @@ func ParseValue(v any, opts Options) (*Definition, []Diagnostic) {
 			code = CodeDefinitionTooDeep
 			msg = fmt.Sprintf("The definition nests objects and arrays more than %d levels deep", MaxNestingDepth)
 		}
-		p.diags = append(p.diags, posDiag{d: Diagnostic{Code: code, Location: "", Message: msg, Severity: SeverityError}})
+		p.docError(code, msg)
 		return nil, p.final()
 	}
 	def := p.root(root)
@@ -112,7 +111,7 @@ func (p *parser) root(n *node) *Definition {
 		p.schema(n, "", fmt.Sprintf("Unknown state machine type %q: expected STANDARD or EXPRESS", p.opts.Type))
 	}
 	if n.kind != kObject {
-		p.schema(n, "", fmt.Sprintf("Expected value of type object for the definition, got %s", n.kind))
+		p.typeErr(n, "", "", kObject)
 		return nil
 	}
 	return p.definition(n, "", scopeMachine)
