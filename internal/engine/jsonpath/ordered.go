@@ -2,113 +2,127 @@ package jsonpath
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/ohler55/ojg/jp"
 )
 
-// Go maps have no order, so a wildcard or deep scan over an object would list
-// its matches in a different order on every run. Paths that use them are
-// evaluated through ojg's Locate instead: the locations of the matches are
-// sorted (by the object or array holding each match, in pre-order with
-// members by key and elements by index; then by the match's own key or
-// index) and then read, which makes the result deterministic. AWS
-// lists matches in document order; without key order in the value model,
-// key order is the closest stable choice.
+// Go maps have no order, and ojg lists the members of an object in map
+// order, so a wildcard or deep scan over an object would give its matches in
+// a different order on every run. Paths that use them are evaluated step by
+// step here instead: wildcards list object members by key and array elements
+// by index, and deep scan visits a node before its descendants (as Jayway's
+// scan reports a node's own matches first). Other steps (filters, slices,
+// unions) are applied by ojg to one node at a time. AWS lists matches in
+// document order; without key order in the value model, key order is the
+// closest stable choice.
 
-// needsOrdering reports whether x uses a wildcard or deep scan.
-func needsOrdering(x jp.Expr) bool {
+// stepwise reports whether x should be evaluated by getOrdered: it uses a
+// wildcard or deep scan and has no filter that refers back to the root "$"
+// (which only ojg's whole-document evaluation resolves).
+func stepwise(x jp.Expr) bool {
+	ordered := false
 	for _, f := range x {
-		switch f.(type) {
+		switch t := f.(type) {
 		case jp.Wildcard, jp.Descent:
-			return true
+			ordered = true
+		case *jp.Filter:
+			if strings.Contains(t.String(), "$") {
+				return false
+			}
 		}
 	}
-	return false
+	return ordered
 }
 
+// getOrdered applies x's steps (after the root) to doc one at a time.
 func getOrdered(x jp.Expr, doc any) []any {
-	locs := x.Locate(doc, 0)
-	sort.SliceStable(locs, func(i, j int) bool {
-		a, b := locs[i], locs[j]
-		if len(a) == 0 || len(b) == 0 {
-			return len(a) < len(b)
+	cur := []any{doc}
+	for _, f := range x[1:] {
+		var next []any
+		switch t := f.(type) {
+		case jp.Bracket:
+			next = cur
+		case jp.Child:
+			for _, v := range cur {
+				if m, ok := v.(map[string]any); ok {
+					if x, ok := m[string(t)]; ok {
+						next = append(next, x)
+					}
+				}
+			}
+		case jp.Nth:
+			for _, v := range cur {
+				if a, ok := v.([]any); ok {
+					i := int(t)
+					if i < 0 {
+						i += len(a)
+					}
+					if i >= 0 && i < len(a) {
+						next = append(next, a[i])
+					}
+				}
+			}
+		case jp.Wildcard:
+			for _, v := range cur {
+				next = appendChildren(next, v)
+			}
+		case jp.Descent:
+			for _, v := range cur {
+				next = appendDescendants(next, v)
+			}
+		default:
+			step := jp.Expr{jp.Root('$'), f}
+			for _, v := range cur {
+				switch v.(type) {
+				case map[string]any, []any:
+					next = append(next, step.Get(v)...)
+				}
+			}
 		}
-		// The parent first (as Jayway's scan reports a node's own matches
-		// before its descendants'), then the member or index.
-		pa, pb := a[:len(a)-1], b[:len(b)-1]
-		if lessLoc(pa, pb) {
-			return true
+		cur = next
+		if len(cur) == 0 {
+			break
 		}
-		if lessLoc(pb, pa) {
-			return false
-		}
-		return lessLoc(a[len(a)-1:], b[len(b)-1:])
-	})
-	out := make([]any, 0, len(locs))
-	for _, l := range locs {
-		if v, ok := follow(doc, l); ok {
-			out = append(out, v)
+	}
+	return cur
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func appendChildren(out []any, v any) []any {
+	switch t := v.(type) {
+	case []any:
+		out = append(out, t...)
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			out = append(out, t[k])
 		}
 	}
 	return out
 }
 
-func lessLoc(a, b jp.Expr) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		switch fa := a[i].(type) {
-		case jp.Nth:
-			fb, ok := b[i].(jp.Nth)
-			if !ok {
-				return true
-			}
-			if fa != fb {
-				return fa < fb
-			}
-		case jp.Child:
-			fb, ok := b[i].(jp.Child)
-			if !ok {
-				if _, isNth := b[i].(jp.Nth); isNth {
-					return false
-				}
-				return true
-			}
-			if fa != fb {
-				return fa < fb
-			}
+// appendDescendants appends v and, for containers, every node below it in
+// pre-order.
+func appendDescendants(out []any, v any) []any {
+	switch t := v.(type) {
+	case []any:
+		out = append(out, v)
+		for _, x := range t {
+			out = appendDescendants(out, x)
+		}
+	case map[string]any:
+		out = append(out, v)
+		for _, k := range sortedKeys(t) {
+			out = appendDescendants(out, t[k])
 		}
 	}
-	return len(a) < len(b)
-}
-
-// follow reads a normalized location (root, children and indexes).
-func follow(v any, loc jp.Expr) (any, bool) {
-	for _, f := range loc {
-		switch t := f.(type) {
-		case jp.Root:
-		case jp.Child:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if v, ok = m[string(t)]; !ok {
-				return nil, false
-			}
-		case jp.Nth:
-			a, ok := v.([]any)
-			if !ok {
-				return nil, false
-			}
-			i := int(t)
-			if i < 0 {
-				i += len(a)
-			}
-			if i < 0 || i >= len(a) {
-				return nil, false
-			}
-			v = a[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
+	return out
 }

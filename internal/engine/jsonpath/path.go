@@ -40,7 +40,7 @@ func Compile(src string) (p *Path, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p.ordered = needsOrdering(p.expr)
+	p.ordered = stepwise(p.expr)
 	return p, nil
 }
 
