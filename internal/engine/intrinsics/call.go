@@ -55,6 +55,7 @@ type arg struct {
 	path   *jsonpath.Path
 	call   *Call
 	src    string
+	err    error // a literal that fails when evaluated (an open escape)
 }
 
 // IsIntrinsic reports whether a ".$" value is an intrinsic call rather than a

@@ -27,6 +27,8 @@ func (c *Call) Eval(s *jsonpath.Scope, env *Env) (any, error) {
 				return nil, err
 			}
 			args = append(args, v)
+		case a.err != nil:
+			return nil, a.err
 		default:
 			args = append(args, a.lit)
 		}

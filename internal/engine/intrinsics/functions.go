@@ -46,7 +46,7 @@ func init() {
 		}
 		return false, nil
 	}})
-	register(&function{name: "States.ArrayRange", min: 3, max: 3, kinds: []kind{kInt}, eval: evalArrayRange})
+	register(&function{name: "States.ArrayRange", min: 3, max: 3, kinds: []kind{kNumber}, eval: evalArrayRange})
 	register(&function{name: "States.ArrayGetItem", min: 2, max: 2, kinds: []kind{kArray, kInt}, eval: func(c *Call, a []any, _ *Env) (any, error) {
 		arr, i := a[0].([]any), toInt(a[1])
 		if i < 0 || i >= int64(len(arr)) {
@@ -62,7 +62,7 @@ func init() {
 	register(&function{name: "States.Base64Decode", min: 1, max: 1, kinds: []kind{kString}, eval: evalBase64Decode})
 	register(&function{name: "States.Hash", min: 2, max: 2, kinds: []kind{kString, kString}, eval: evalHash, static: staticHash})
 	register(&function{name: "States.JsonMerge", min: 3, max: 3, kinds: []kind{kObject, kObject, kBool}, eval: evalJSONMerge, static: staticJSONMerge})
-	register(&function{name: "States.MathRandom", min: 2, max: 3, kinds: []kind{kInt}, eval: evalMathRandom})
+	register(&function{name: "States.MathRandom", min: 2, max: 3, kinds: []kind{kNumber}, eval: evalMathRandom})
 	register(&function{name: "States.MathAdd", min: 2, max: 2, kinds: []kind{kNumber}, eval: evalMathAdd})
 	register(&function{name: "States.StringSplit", min: 2, max: 2, kinds: []kind{kString}, eval: evalStringSplit})
 	register(&function{name: "States.UUID", min: 0, max: 0, eval: evalUUID})
@@ -95,8 +95,10 @@ func evalArrayPartition(c *Call, a []any, _ *Env) (any, error) {
 	return out, nil
 }
 
+// evalArrayRange rounds non-integer arguments to the nearest integer, as
+// AWS documents.
 func evalArrayRange(c *Call, a []any, _ *Env) (any, error) {
-	first, last, step := toInt(a[0]), toInt(a[1]), toInt(a[2])
+	first, last, step := javaRound(a[0]), javaRound(a[1]), javaRound(a[2])
 	if step == 0 {
 		return nil, failf("%s: the step must not be 0", c.fn.name)
 	}

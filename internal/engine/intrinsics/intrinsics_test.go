@@ -39,6 +39,7 @@ func TestEval(t *testing.T) {
 		{reason: "Format prints numbers, null and booleans as JSON", expr: `States.Format('{} {} {} {}', $.n, $.f, null, true)`, want: `"3 1.5 null true"`},
 		{reason: "Format prints objects and arrays as Java does", expr: `States.Format('{}|{}', $.obj, $.obj.b)`, want: `"{a=1, b=[1, 2]}|[1, 2]"`},
 		{reason: "escaped braces and quotes are literal text", expr: `States.Format('\{\} it\'s {} \\', $.name)`, want: `"{} it's World \\"`},
+		{reason: "an escaped backslash before n is a backslash and an n", expr: `States.Format('a\\nb')`, want: `"a\\nb"`},
 		{reason: "Format takes its template from a path", expr: `States.Format($.tmpl, $$.Map.Item.Value)`, want: `"Hi Pikachu!"`},
 		{reason: "Format reads variables", expr: `States.Format('{} x{}', $greeting, $count)`, want: `"Hey x2"`},
 		{reason: "Format without placeholders returns the template", expr: `States.Format('plain')`, want: `"plain"`},
@@ -56,6 +57,7 @@ func TestEval(t *testing.T) {
 		{reason: "ArrayContains is false when absent", expr: `States.ArrayContains($.list, 'b')`, want: `false`},
 		{reason: "ArrayRange counts up by the step, including the end", expr: `States.ArrayRange(1, 9, 2)`, want: `[1,3,5,7,9]`},
 		{reason: "ArrayRange counts down with a negative step", expr: `States.ArrayRange(5, 1, -2)`, want: `[5,3,1]`},
+		{reason: "ArrayRange rounds non-integer arguments to the nearest integer", expr: `States.ArrayRange(0.6, 3.4, 1.5)`, want: `[1,3]`},
 		{reason: "ArrayRange going the wrong way is empty", expr: `States.ArrayRange(5, 1, 1)`, want: `[]`},
 		{reason: "ArrayRange may produce exactly 1000 elements", expr: `States.ArrayLength(States.ArrayRange(1, 1000, 1))`, want: `1000`},
 		{reason: "ArrayGetItem indexes from 0", expr: `States.ArrayGetItem($.list, 4)`, want: `"a"`},
@@ -77,6 +79,7 @@ func TestEval(t *testing.T) {
 		{reason: "MathRandom without a seed uses the environment", expr: `States.MathRandom(10, 20)`, want: `19`},
 		{reason: "MathRandom with a seed is java.util.Random's nextInt", expr: `States.MathRandom(0, 100, 42)`, want: `30`},
 		{reason: "MathRandom with another seed", expr: `States.MathRandom(0, 1000, 7)`, want: `236`},
+		{reason: "MathRandom rounds a non-integer range", expr: `States.MathRandom(9.6, 19.5)`, want: `19`},
 		{reason: "MathRandom offsets the seeded draw by the start", expr: `States.MathRandom(1000, 1100, 42)`, want: `1030`},
 		// Strings and ids
 		{reason: "StringSplit splits at any delimiter character and drops empty pieces", expr: `States.StringSplit('This.is+a,,test=string', '.+,=')`, want: `["This","is","a","test","string"]`},
@@ -123,6 +126,7 @@ func TestEvalErrors(t *testing.T) {
 		{reason: "an unknown hash algorithm from a path fails", expr: `States.Hash('x', $.name)`, want: `unsupported algorithm "World"`},
 		{reason: "a deep merge requested through a path fails", expr: `States.JsonMerge($.obj, $.other, States.ArrayContains($.list, 1))`, want: "deep merging is not supported"},
 		{reason: "a Format template from a path with too few placeholders fails", expr: `States.Format($.tmpl, 1, 2)`, want: "1 placeholders but 2 arguments"},
+		{reason: "an open escape backslash fails when evaluated, as AWS documents", expr: `States.Format('a\nb')`, want: `invalid escape sequence \n in the string literal 'a\nb'`},
 		{reason: "MathRandom with an empty range fails", expr: `States.MathRandom(5, 5)`, want: "must be greater than the start"},
 		{reason: "Base64Encode of more than 10000 characters fails", expr: `States.Base64Encode(States.Format('{}{}{}', States.ArrayRange(1, 1000, 1), States.ArrayRange(1, 1000, 1), States.ArrayRange(1, 1000, 1)))`, want: "the maximum is 10000"},
 	}

@@ -178,6 +178,7 @@ func (p *parser) str() (arg, error) {
 	p.i++
 	var val, piece strings.Builder
 	var pieces []string
+	var openEscape *Error
 	for p.i < len(p.src) {
 		c := p.src[p.i]
 		switch {
@@ -188,6 +189,11 @@ func (p *parser) str() (arg, error) {
 				val.WriteByte(n)
 				piece.WriteByte(n)
 			default:
+				// AWS fails at run time on an "open escape backslash"; the
+				// literal keeps the failure for Eval to report.
+				if openEscape == nil {
+					openEscape = &Error{Message: fmt.Sprintf("invalid escape sequence \\%c in the string literal %s: only \\' \\{ \\} and \\\\ are allowed", n, "'...'")}
+				}
 				val.WriteByte(c)
 				val.WriteByte(n)
 				piece.WriteByte(c)
@@ -197,7 +203,12 @@ func (p *parser) str() (arg, error) {
 		case c == '\'':
 			p.i++
 			pieces = append(pieces, piece.String())
-			return arg{lit: val.String(), pieces: pieces, src: p.src[start:p.i]}, nil
+			a := arg{lit: val.String(), pieces: pieces, src: p.src[start:p.i]}
+			if openEscape != nil {
+				openEscape.Message = strings.Replace(openEscape.Message, "'...'", a.src, 1)
+				a.err = openEscape
+			}
+			return a, nil
 		case c == '{' && p.i+1 < len(p.src) && p.src[p.i+1] == '}':
 			val.WriteString("{}")
 			pieces = append(pieces, piece.String())

@@ -6,8 +6,10 @@ import (
 	mrand "math/rand/v2"
 )
 
+// evalMathRandom returns a number in [start, end); non-integer arguments are
+// rounded to the nearest integer, as AWS documents.
 func evalMathRandom(c *Call, a []any, env *Env) (any, error) {
-	start, end := toInt(a[0]), toInt(a[1])
+	start, end := javaRound(a[0]), javaRound(a[1])
 	if end <= start {
 		return nil, failf("%s: the end (%d) must be greater than the start (%d)", c.fn.name, end, start)
 	}
@@ -16,7 +18,7 @@ func evalMathRandom(c *Call, a []any, env *Env) (any, error) {
 		if n > 1<<31-1 {
 			return nil, failf("%s: the range from %d to %d is too large for a seeded generator", c.fn.name, start, end)
 		}
-		r := newJavaRandom(toInt(a[2]))
+		r := newJavaRandom(javaRound(a[2]))
 		return start + int64(r.nextInt(int32(n))), nil
 	}
 	if env != nil && env.Int63n != nil {
