@@ -10,7 +10,7 @@ import (
 
 func staticFormat(c *Call) error {
 	t := c.args[0]
-	if t.path == nil && t.call == nil {
+	if t.pieces != nil {
 		if holes := len(t.pieces) - 1; holes != len(c.args)-1 {
 			return failf("%s: the template has %d placeholders but %d arguments follow it", c.fn.name, holes, len(c.args)-1)
 		}
@@ -23,7 +23,7 @@ func staticFormat(c *Call) error {
 // null as null, arrays as [a, b] and objects as {k=v, k2=v2}.
 func evalFormat(c *Call, a []any, _ *Env) (any, error) {
 	pieces := c.args[0].pieces
-	if c.args[0].path != nil || c.args[0].call != nil {
+	if pieces == nil { // the template came from a path, a call or Invoke
 		pieces = strings.Split(a[0].(string), "{}")
 	}
 	if len(pieces)-1 != len(a)-1 {

@@ -219,3 +219,24 @@ func TestUUIDIsVersion4(t *testing.T) {
 		t.Fatalf("NewUUID() = %s, not a version 4 UUID", u)
 	}
 }
+
+func TestInvoke(t *testing.T) {
+	got, err := Invoke("States.ArrayPartition", []any{[]any{int64(1), int64(2), int64(3)}, int64(2)}, nil)
+	if err != nil || !value.Equal(got, []any{[]any{int64(1), int64(2)}, []any{int64(3)}}) {
+		t.Errorf("Invoke partitions values directly: %s, %v", value.Marshal(got), err)
+	}
+	got, err = Invoke("States.Format", []any{"{} and {}", "a", int64(1)}, nil)
+	if err != nil || got != "a and 1" {
+		t.Errorf("Invoke formats with a template value: %v, %v", got, err)
+	}
+	var ie *Error
+	if _, err := Invoke("States.ArrayLength", []any{"x"}, nil); !errors.As(err, &ie) || !strings.Contains(err.Error(), "to be an array") {
+		t.Errorf("Invoke checks argument types: %v", err)
+	}
+	if _, err := Invoke("States.Nope", nil, nil); !errors.As(err, &ie) {
+		t.Errorf("Invoke rejects unknown functions: %v", err)
+	}
+	if _, err := Invoke("States.UUID", []any{int64(1)}, nil); !errors.As(err, &ie) || !strings.Contains(err.Error(), "takes 0 arguments") {
+		t.Errorf("Invoke checks the argument count: %v", err)
+	}
+}
