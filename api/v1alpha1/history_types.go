@@ -45,42 +45,40 @@ type HistoryEvent struct {
 	DetailsRef *PayloadReference `json:"detailsRef,omitempty"`
 }
 
-// ExecutionHistory is where an execution's events are: the newest inline, the rest sealed
-// into HistoryChunks in order. Event ids are contiguous: chunks[0] starts at id 1, each
-// chunk starts right after the previous one, and events continues after the last chunk.
+// ExecutionHistory is where an execution's events are: the newest inline, the older ones
+// sealed, in order, into HistoryChunks named chunkPrefix-00000, chunkPrefix-00001, ...
+// Event ids are contiguous: the chunks hold ids 1 to sealedEventCount, events continues with
+// sealedEventCount+1 up to eventCount. The status stays the same size however long the
+// history grows.
 type ExecutionHistory struct {
 	// eventCount is the number of events recorded so far (the id of the last one).
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	EventCount int64 `json:"eventCount,omitempty"`
 
-	// events are the most recent events, oldest first: at most 100 and about 32 KiB.
+	// events are the most recent events, oldest first (the controller keeps about 50 events
+	// and 16 KiB here; at most 100).
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=100
 	Events []HistoryEvent `json:"events,omitempty"`
 
-	// chunks are the sealed HistoryChunks holding the older events, oldest first.
+	// chunkPrefix names this execution's HistoryChunks: chunk i is "<chunkPrefix>-<i>" with
+	// i written as five digits. Set once, when the first chunk is sealed.
 	// +optional
-	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=1000
-	Chunks []HistoryChunkReference `json:"chunks,omitempty"`
-}
+	// +kubebuilder:validation:MaxLength=240
+	ChunkPrefix string `json:"chunkPrefix,omitempty"`
 
-// HistoryChunkReference names a sealed HistoryChunk and the events it holds.
-type HistoryChunkReference struct {
-	// name is the HistoryChunk's name, in the Execution's namespace.
-	// +required
-	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	// chunkCount is the number of sealed HistoryChunks.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ChunkCount int32 `json:"chunkCount,omitempty"`
 
-	// firstEventId is the id of the chunk's first event.
-	// +required
-	FirstEventID int64 `json:"firstEventId"`
-
-	// lastEventId is the id of the chunk's last event.
-	// +required
-	LastEventID int64 `json:"lastEventId"`
+	// sealedEventCount is the number of events in the HistoryChunks: ids 1 to
+	// sealedEventCount.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	SealedEventCount int64 `json:"sealedEventCount,omitempty"`
 }
 
 // PayloadReference names a Payload in the same namespace.

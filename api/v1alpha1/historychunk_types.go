@@ -28,7 +28,7 @@ type HistoryChunkSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	LastEventID int64 `json:"lastEventId"`
 
-	// events are the events, oldest first, with contiguous ids (at most 1000 and 768 KiB).
+	// events are the events, oldest first, with contiguous ids (about 50; at most 1000).
 	// +required
 	// +listType=atomic
 	// +kubebuilder:validation:MinItems=1

@@ -30,15 +30,18 @@ const (
 	// MaxInlineDetailsBytes is the largest details document kept inside a history event; larger
 	// details are stored in a Payload referenced from the event's detailsRef.
 	MaxInlineDetailsBytes = 2 * 1024
-	// MaxWindowEvents is the most events kept in Execution.status.history.events.
+	// WindowEvents is how many events the controller keeps in
+	// Execution.status.history.events before it seals the older ones into a HistoryChunk.
+	WindowEvents = 50
+	// WindowBytes is how many bytes of events the controller keeps in
+	// Execution.status.history.events before it seals the older ones into a HistoryChunk.
+	WindowBytes = 16 * 1024
+	// MaxWindowEvents is the schema's cap on Execution.status.history.events.
 	MaxWindowEvents = 100
-	// MaxWindowBytes is the most bytes of events kept in Execution.status.history.events.
-	MaxWindowBytes = 32 * 1024
-	// MaxChunkEvents is the most events sealed into one HistoryChunk.
+	// MaxChunkEvents is the schema's cap on the events of one HistoryChunk.
 	MaxChunkEvents = 1000
-	// MaxChunkBytes is the most bytes of events sealed into one HistoryChunk, leaving room
-	// under etcd's request limit (about 1.5 MiB) and the 1 MiB object target.
-	MaxChunkBytes = 768 * 1024
+	// ChunkNameDigits is the width of a HistoryChunk's sequence number in its name.
+	ChunkNameDigits = 5
 	// MaxInlineEngineStateBytes is the largest engine state kept in
 	// Execution.status.engineState; a larger one lives in a Payload (status.engineStateRef).
 	MaxInlineEngineStateBytes = 16 * 1024
