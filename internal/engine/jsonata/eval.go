@@ -747,6 +747,12 @@ func isNumber(v any) (float64, bool) {
 func numericOp(lhs, rhs any, op string) (any, error) {
 	l, lok := isNumber(lhs)
 	r, rok := isNumber(rhs)
+	if lok && math.IsInf(l, 0) {
+		return nil, errV("D1001", l)
+	}
+	if rok && math.IsInf(r, 0) {
+		return nil, errV("D1001", r)
+	}
 	if lhs != nil && !lok {
 		return nil, errV("T2001", lhs)
 	}
@@ -768,9 +774,6 @@ func numericOp(lhs, rhs any, op string) (any, error) {
 		res = l / r
 	case "%":
 		res = math.Mod(l, r)
-	}
-	if math.IsInf(res, 0) || math.IsNaN(res) {
-		return nil, errV("D1001", res)
 	}
 	return res, nil
 }

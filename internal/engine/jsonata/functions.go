@@ -87,7 +87,7 @@ func init() {
 		}
 		return t / float64(len(x.items)), nil
 	})
-	def("string", "<x-b?:s>", 2, func(ev *evaluator, _ any, _ *env, a []any) (any, error) {
+	def("string", "<x-b?:s>", 1, func(ev *evaluator, _ any, _ *env, a []any) (any, error) {
 		if a[0] == nil {
 			return nil, nil
 		}
@@ -749,7 +749,7 @@ func urlFn(name string, f func(string) (string, bool)) bfn {
 		}
 		r, ok := f(s)
 		if !ok {
-			return nil, &Error{Code: "D3140", Value: s, Token: name, Position: -1}
+			return nil, &Error{Code: "D3140", Value: s, Token: name, Position: -1, Message: "Malformed URL passed to $" + name + "(): \"" + s + "\""}
 		}
 		return r, nil
 	}

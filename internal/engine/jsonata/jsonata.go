@@ -86,13 +86,15 @@ func MustCompile(expr string) *Expr {
 // String returns the source of the expression.
 func (e *Expr) String() string { return e.src }
 
-var rootEnv = func() *env {
+var rootEnv *env
+
+func init() {
 	r := &env{vars: map[string]any{}}
 	for k, v := range builtins {
 		r.vars[k] = v
 	}
-	return r
-}()
+	rootEnv = r
+}
 
 // Evaluate evaluates the expression against input with optional variable
 // bindings (names without the leading $). It returns Undefined when the

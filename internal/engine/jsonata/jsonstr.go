@@ -127,7 +127,7 @@ func writeJSON(sb *strings.Builder, v any, pretty bool, indent string) error {
 		}
 	case float64:
 		if math.IsInf(t, 0) || math.IsNaN(t) {
-			sb.WriteString("null")
+			return errV("D1001", t)
 		} else {
 			sb.WriteString(formatJSNumber(num15(t)))
 		}

@@ -125,7 +125,14 @@ func (l *lexer) next(prefix bool) (*token, error) {
 									}
 								}
 							}
-							sb.WriteRune(r)
+							if utf16.IsSurrogate(r) {
+								// lone surrogate: keep it as WTF-8 so that URL encoding can reject it
+								sb.WriteByte(byte(0xE0 | (r >> 12)))
+								sb.WriteByte(byte(0x80 | ((r >> 6) & 0x3F)))
+								sb.WriteByte(byte(0x80 | (r & 0x3F)))
+							} else {
+								sb.WriteRune(r)
+							}
 							l.pos += 4
 						} else {
 							return nil, newErr("S0104", l.pos, "")

@@ -28,6 +28,10 @@ type suiteCase struct {
 	Result          json.RawMessage `json:"result"`
 	UndefinedResult bool            `json:"undefinedResult"`
 	Code            string          `json:"code"`
+	Err             *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
 	Depth           int             `json:"depth"`
 	TimeLimit       int             `json:"timelimit"`
 }
@@ -171,6 +175,11 @@ func runCase(root, dir string, c suiteCase, datasets map[string]any) (ok bool, m
 	} else {
 		opts = append(opts, WithTimeout(10*time.Second))
 	}
+	wantMsg := ""
+	if c.Err != nil {
+		c.Code = c.Err.Code
+		wantMsg = c.Err.Message
+	}
 	e, err := Compile(expr)
 	var res any
 	if err == nil {
@@ -183,6 +192,9 @@ func runCase(root, dir string, c suiteCase, datasets map[string]any) (ok bool, m
 		je, ok := err.(*Error)
 		if !ok || je.Code != c.Code {
 			return false, fmt.Sprintf("expected error %s, got %v", c.Code, err)
+		}
+		if wantMsg != "" && je.Message != wantMsg {
+			return false, fmt.Sprintf("expected error message %q, got %q", wantMsg, je.Message)
 		}
 		return true, ""
 	}
