@@ -55,3 +55,16 @@ func TestDeepScanBelowAWildcardReachesIntoArrays(t *testing.T) {
 		t.Fatalf("$.a[*]..x = %s, %v; want [1,2,3,4]", value.Marshal(got), err)
 	}
 }
+
+func TestFilterReferringToTheRootSeesTheWholeInput(t *testing.T) {
+	doc := mustParse(t, `{"min":2,"items":[{"v":1},{"v":2},{"v":3}]}`)
+	for _, src := range []string{"$.items[?(@.v >= $.min)].v", "$..[?(@.v >= $.min)].v"} {
+		got, err := MustCompile(src).Get(&Scope{Input: doc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !value.Equal(got, mustParse(t, `[2,3]`)) {
+			t.Errorf("%s = %s, want [2,3]", src, value.Marshal(got))
+		}
+	}
+}
