@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 
-	yamlv2 "go.yaml.in/yaml/v2"
-	"sigs.k8s.io/yaml"
 )
 
 // Limits on the documents Parse accepts.
@@ -73,48 +70,6 @@ func (e *syntaxError) Error() string { return e.msg }
 
 var errTooDeep = errors.New("too deep")
 
-// decodeJSON decodes one JSON text into a node tree.
-func decodeJSON(data []byte) (*node, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	n, err := readValue(dec, data, 0)
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			off := dec.InputOffset()
-			if terr != nil {
-				err = terr
-			} else {
-				err = fmt.Errorf("unexpected data after the top-level value")
-			}
-			return nil, jsonError(data, off, err)
-		}
-		return n, nil
-	}
-	if errors.Is(err, errTooDeep) {
-		return nil, &syntaxError{code: CodeDefinitionTooDeep, msg: fmt.Sprintf("The definition nests objects and arrays more than %d levels deep (%s)", MaxNestingDepth, lineCol(data, dec.InputOffset()))}
-	}
-	var se *syntaxError
-	if errors.As(err, &se) {
-		return nil, se
-	}
-	off := dec.InputOffset()
-	var jse *json.SyntaxError
-	if errors.As(err, &jse) {
-		off = jse.Offset
-	}
-	return nil, jsonError(data, off, err)
-}
-
-func jsonError(data []byte, off int64, err error) error {
-	msg := err.Error()
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		msg = "unexpected end of input"
-		off = int64(len(data))
-	}
-	msg = strings.TrimPrefix(msg, "json: ")
-	return &syntaxError{code: CodeInvalidJSON, msg: fmt.Sprintf("Invalid JSON: %s (%s)", msg, lineCol(data, off))}
-}
-
 // lineCol renders the 1-based line and column of byte offset off.
 func lineCol(data []byte, off int64) string {
 	if off > int64(len(data)) {
@@ -127,166 +82,6 @@ func lineCol(data []byte, off int64) string {
 	line := bytes.Count(before, []byte{'\n'}) + 1
 	col := int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
 	return fmt.Sprintf("line %d, column %d", line, col)
-}
-
-func skipSpace(data []byte, off int64) int {
-	for off < int64(len(data)) {
-		switch data[off] {
-		case ' ', '\t', '\n', '\r', ',', ':':
-			off++
-			continue
-		}
-		break
-	}
-	return int(off)
-}
-
-func readValue(dec *json.Decoder, data []byte, depth int) (*node, error) {
-	pos := skipSpace(data, dec.InputOffset())
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case nil:
-		return &node{kind: kNull, pos: pos}, nil
-	case bool:
-		return &node{kind: kBool, pos: pos, b: t}, nil
-	case json.Number:
-		if f, err := strconv.ParseFloat(string(t), 64); err != nil || math.IsInf(f, 0) {
-			return nil, &syntaxError{code: CodeInvalidJSON, msg: fmt.Sprintf("Invalid JSON: number %s is out of range (%s)", t, lineCol(data, int64(pos)))}
-		}
-		return &node{kind: kNumber, pos: pos, str: string(t)}, nil
-	case string:
-		return &node{kind: kString, pos: pos, str: t}, nil
-	case json.Delim:
-		if depth >= MaxNestingDepth {
-			return nil, errTooDeep
-		}
-		n := &node{pos: pos}
-		if t == '[' {
-			n.kind = kArray
-			for dec.More() {
-				v, err := readValue(dec, data, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.vals = append(n.vals, v)
-			}
-		} else {
-			n.kind = kObject
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, fmt.Errorf("object key is not a string")
-				}
-				v, err := readValue(dec, data, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				n.keys = append(n.keys, k)
-				n.vals = append(n.vals, v)
-			}
-		}
-		if _, err := dec.Token(); err != nil { // closing delimiter
-			return nil, err
-		}
-		return n, nil
-	}
-	return nil, fmt.Errorf("unexpected token %v", tok)
-}
-
-// decodeYAML converts YAML to JSON with sigs.k8s.io/yaml, decodes it, and
-// restores the document order of mapping keys (lost by the conversion) from a
-// second, order-preserving decode.
-func decodeYAML(data []byte) (*node, error) {
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
-		return nil, &syntaxError{code: CodeInvalidJSON, msg: "Invalid YAML: " + msg}
-	}
-	n, err := decodeJSON(js)
-	if err != nil {
-		var se *syntaxError
-		if errors.As(err, &se) && se.code == CodeDefinitionTooDeep {
-			return nil, &syntaxError{code: CodeDefinitionTooDeep, msg: fmt.Sprintf("The definition nests mappings and sequences more than %d levels deep", MaxNestingDepth)}
-		}
-		return nil, &syntaxError{code: CodeInvalidJSON, msg: "Invalid YAML: " + err.Error()}
-	}
-	var ordered any
-	if yamlv2.Unmarshal(data, &ordered) == nil {
-		var ms yamlv2.MapSlice
-		if yamlv2.Unmarshal(data, &ms) == nil {
-			ordered = ms
-		}
-	}
-	reorder(n, ordered)
-	seq := 0
-	renumber(n, &seq)
-	return n, nil
-}
-
-// reorder sorts the keys of each object node in the order of the matching
-// yaml.MapSlice (keys it cannot match keep their relative order at the end).
-func reorder(n *node, y any) {
-	switch n.kind {
-	case kObject:
-		ms, ok := y.(yamlv2.MapSlice)
-		if !ok {
-			return
-		}
-		idx := make(map[string]int, len(ms))
-		sub := make(map[string]any, len(ms))
-		for i, it := range ms {
-			k := fmt.Sprint(it.Key)
-			if _, dup := idx[k]; !dup {
-				idx[k] = i
-			}
-			sub[k] = it.Value
-		}
-		rank := func(k string) int {
-			if i, ok := idx[k]; ok {
-				return i
-			}
-			return len(ms)
-		}
-		perm := make([]int, len(n.keys))
-		for i := range perm {
-			perm[i] = i
-		}
-		sort.SliceStable(perm, func(a, b int) bool { return rank(n.keys[perm[a]]) < rank(n.keys[perm[b]]) })
-		keys := make([]string, len(perm))
-		vals := make([]*node, len(perm))
-		for i, p := range perm {
-			keys[i], vals[i] = n.keys[p], n.vals[p]
-		}
-		n.keys, n.vals = keys, vals
-		for i, k := range n.keys {
-			reorder(n.vals[i], sub[k])
-		}
-	case kArray:
-		arr, ok := y.([]any)
-		if !ok {
-			return
-		}
-		for i, v := range n.vals {
-			if i < len(arr) {
-				reorder(v, arr[i])
-			}
-		}
-	}
-}
-
-func renumber(n *node, seq *int) {
-	n.pos = *seq
-	*seq++
-	for _, v := range n.vals {
-		renumber(v, seq)
-	}
 }
 
 // fromValue builds a node tree from an already-decoded value. Object keys are
