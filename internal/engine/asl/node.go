@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
 )
 
 // Limits on the documents Parse accepts.
