@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/ohler55/ojg/jp"
+
+	"github.com/kstates/kstates/internal/engine/value"
 )
 
 // Path is a compiled ASL path: a JSONPath query over the input ("$..."), the
@@ -173,7 +175,7 @@ func (p *Path) walk(v any) (any, error) {
 		}
 		a, ok := v.([]any)
 		if !ok {
-			return nil, p.noMatch(i, fmt.Sprintf("Filter: %s can only be applied to arrays. Current context is: %s", sg, javaType(v)))
+			return nil, p.noMatch(i, fmt.Sprintf("Filter: %s can only be applied to arrays. Current context is: %s", sg, shortJSON(v)))
 		}
 		n := sg.index
 		if n < 0 {
@@ -206,4 +208,13 @@ func javaType(v any) string {
 		return "java.util.LinkedHashMap"
 	}
 	return "java.lang.Number"
+}
+
+// shortJSON renders v for a message, cut to 200 bytes.
+func shortJSON(v any) string {
+	s := value.MarshalString(v)
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }
