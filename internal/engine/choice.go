@@ -48,7 +48,7 @@ var opNames = map[string]opKind{
 	"StringMatches": opStringMatches,
 	"NumericEquals": opNumericEquals, "NumericLessThan": opNumericLessThan, "NumericGreaterThan": opNumericGreaterThan,
 	"NumericLessThanEquals": opNumericLessThanEquals, "NumericGreaterThanEquals": opNumericGreaterThanEquals,
-	"BooleanEquals": opBooleanEquals,
+	"BooleanEquals":   opBooleanEquals,
 	"TimestampEquals": opTimestampEquals, "TimestampLessThan": opTimestampLessThan, "TimestampGreaterThan": opTimestampGreaterThan,
 	"TimestampLessThanEquals": opTimestampLessThanEquals, "TimestampGreaterThanEquals": opTimestampGreaterThanEquals,
 	"IsNull": opIsNull, "IsPresent": opIsPresent, "IsNumeric": opIsNumeric, "IsString": opIsString,

@@ -92,7 +92,7 @@ func (o *obj) payload(k string, v any) {
 	o.b = append(o.b, `{"truncated":false}`...)
 }
 
-func start(b []byte) *obj { return &obj{b: append(b, '{'), first: true} }
+func start(b []byte) *obj  { return &obj{b: append(b, '{'), first: true} }
 func (o *obj) end() []byte { return append(o.b, '}') }
 
 // StateEnteredDetails is stateEnteredEventDetails.

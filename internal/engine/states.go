@@ -499,8 +499,8 @@ func (ex *Execution) execTask(t *Thread) {
 	ex.emit(t, "TaskStarted", &TaskDetails{ResourceType: rt, Resource: rn})
 	req := &TaskRequest{
 		StateName: cs.name, Resource: cs.resource, Input: eff, Attempt: t.Attempt, TaskToken: t.TaskToken,
-		Context:   ex.contextObject(t),
-		Timeout:   time.Duration(timeout) * time.Second, Heartbeat: time.Duration(heartbeat) * time.Second,
+		Context: ex.contextObject(t),
+		Timeout: time.Duration(timeout) * time.Second, Heartbeat: time.Duration(heartbeat) * time.Second,
 	}
 	ex.actions = append(ex.actions, Action{Kind: ActionRunTask, Thread: t.ID, Attempt: t.Attempt, Task: req})
 }
