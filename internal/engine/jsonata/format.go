@@ -1,5 +1,3 @@
 package jsonata
 
-func fnFormatNumber(ev *evaluator, _ any, _ *env, a []any) (any, error)  { return nil, nil }
-func fnFormatInteger(ev *evaluator, _ any, _ *env, a []any) (any, error) { return nil, nil }
-func fnParseInteger(ev *evaluator, _ any, _ *env, a []any) (any, error)  { return nil, nil }
+func fnFormatNumber(ev *evaluator, _ any, _ *env, a []any) (any, error) { return nil, nil }

@@ -735,7 +735,7 @@ func init() {
 			return nil, nil
 		}
 		if p, ok := str(at(a, 1)); ok {
-			return parseDateTime(s, p)
+			return parseDateTime(s, p, ev.timestamp)
 		}
 		return parseISO(s)
 	})

@@ -32,8 +32,8 @@ type suiteCase struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`
-	Depth           int             `json:"depth"`
-	TimeLimit       int             `json:"timelimit"`
+	Depth     int `json:"depth"`
+	TimeLimit int `json:"timelimit"`
 }
 
 func loadCases(t *testing.T, file string) []suiteCase {

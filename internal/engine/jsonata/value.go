@@ -52,7 +52,9 @@ type Object struct {
 // NewObject returns an empty ordered object.
 func NewObject() *Object { return &Object{m: map[string]any{}} }
 
-func newObjectCap(n int) *Object { return &Object{m: make(map[string]any, n), keys: make([]string, 0, n)} }
+func newObjectCap(n int) *Object {
+	return &Object{m: make(map[string]any, n), keys: make([]string, 0, n)}
+}
 
 func isIndexKey(k string) bool {
 	if k == "" || len(k) > 10 {
