@@ -218,13 +218,23 @@ func evalJSONMerge(c *Call, a []any, _ *Env) (any, error) {
 	return out, nil
 }
 
-// javaRound is Java's Math.round: floor(x + 0.5).
+// javaRound is Java's Math.round: floor(x + 0.5), saturating at the int64
+// range, NaN giving 0.
 func javaRound(v any) int64 {
 	switch t := v.(type) {
 	case int64:
 		return t
 	case float64:
-		return int64(math.Floor(t + 0.5))
+		r := math.Floor(t + 0.5)
+		switch {
+		case r != r:
+			return 0
+		case r >= math.MaxInt64:
+			return math.MaxInt64
+		case r <= math.MinInt64:
+			return math.MinInt64
+		}
+		return int64(r)
 	}
 	return 0
 }

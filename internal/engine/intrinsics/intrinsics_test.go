@@ -75,6 +75,7 @@ func TestEval(t *testing.T) {
 		{reason: "MathAdd adds integers", expr: `States.MathAdd(-9, 3)`, want: `-6`},
 		{reason: "MathAdd rounds each operand half up first, as AWS does", expr: `States.MathAdd(1.49, 1.5)`, want: `3`},
 		{reason: "MathAdd rounds -1.5 to -1 and -1.51 to -2", expr: `States.MathAdd(-1.5, -1.51)`, want: `-3`},
+		{reason: "MathAdd saturates a huge float as Java's Math.round does, then adds", expr: `States.MathAdd(1e300, -1)`, want: `9223372036854775806`},
 		{reason: "MathAdd rounds -0.5 to 0", expr: `States.MathAdd(-0.5, 0)`, want: `0`},
 		{reason: "MathRandom without a seed uses the environment", expr: `States.MathRandom(10, 20)`, want: `19`},
 		{reason: "MathRandom with a seed is java.util.Random's nextInt", expr: `States.MathRandom(0, 100, 42)`, want: `30`},

@@ -2,6 +2,7 @@ package value
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -32,10 +33,15 @@ func Parse(data []byte) (any, error) {
 		return nil, errors.New("invalid JSON: empty input")
 	}
 	p := parsers.Get().(*oj.Parser)
-	v, err := p.Parse(data, ojg.NumConvFloat64)
+	v, err := p.Parse(data, ojg.NumConvNone)
 	parsers.Put(p)
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if n, ok := v.(json.Number); ok {
+		if v, ok = bigNumber(n); !ok {
+			return nil, &checkError{msg: "number out of range"}
+		}
 	}
 	if e := check(v, 1); e != nil {
 		if e.err == ErrTooDeep && len(e.path) > 8 {
@@ -49,6 +55,23 @@ func Parse(data []byte) (any, error) {
 
 // ParseString is Parse for a string.
 func ParseString(s string) (any, error) { return Parse([]byte(s)) }
+
+// bigNumber converts a number ojg could not hold in its fast path (19 or
+// more digits): to int64 when it is an integer that fits, else to a finite
+// float64.
+func bigNumber(n json.Number) (any, bool) {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i, true
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return nil, false
+	}
+	if math.IsInf(f, 0) {
+		return nil, false
+	}
+	return f, true
+}
 
 // checkError is a problem found by check; path is built while unwinding so
 // that the common (valid) case allocates nothing.
@@ -71,6 +94,7 @@ func (e *checkError) Unwrap() error { return e.err }
 // check enforces what the parser does not: depth, finite numbers and valid
 // UTF-8.
 func check(v any, depth int) *checkError {
+	var ok bool
 	switch t := v.(type) {
 	case float64:
 		if math.IsInf(t, 0) || math.IsNaN(t) {
@@ -85,8 +109,13 @@ func check(v any, depth int) *checkError {
 			return &checkError{msg: fmt.Sprintf("nesting deeper than %d levels", MaxDepth), err: ErrTooDeep}
 		}
 		for i, x := range t {
-			switch x.(type) {
+			switch n := x.(type) {
 			case nil, bool, int64:
+				continue
+			case json.Number:
+				if t[i], ok = bigNumber(n); !ok {
+					return &checkError{msg: "number out of range", path: []string{"[" + strconv.Itoa(i) + "]"}}
+				}
 				continue
 			}
 			if e := check(x, depth+1); e != nil {
@@ -102,8 +131,13 @@ func check(v any, depth int) *checkError {
 			if !utf8.ValidString(k) {
 				return &checkError{msg: "invalid UTF-8 in key"}
 			}
-			switch x.(type) {
+			switch n := x.(type) {
 			case nil, bool, int64:
+				continue
+			case json.Number:
+				if t[k], ok = bigNumber(n); !ok {
+					return &checkError{msg: "number out of range", path: []string{"." + k}}
+				}
 				continue
 			}
 			if e := check(x, depth+1); e != nil {
