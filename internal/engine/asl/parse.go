@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"unicode/utf8"
 )
 
@@ -258,7 +259,9 @@ func (p *parser) checkGraph(def *Definition, n *node, sc scope, edges []edge) {
 	}
 	if !terminal {
 		if sc == scopeMachine && len(def.States) > 0 {
-			p.diags = append(p.diags, posDiag{pos: n.pos, d: Diagnostic{Code: CodeMissingEndState, Location: "", Message: "Workflow has no terminal state", Severity: SeverityError}})
+			// A finding about the whole machine: AWS gives no location and
+			// lists it after the others.
+			p.diags = append(p.diags, posDiag{pos: math.MaxInt, d: Diagnostic{Code: CodeMissingEndState, Location: "", Message: "Workflow has no terminal state", Severity: SeverityError}})
 		}
 		return
 	}

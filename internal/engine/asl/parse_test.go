@@ -208,7 +208,7 @@ func TestParseValueAcceptsDecodedDefinitions(t *testing.T) {
 		t.Errorf("def = %+v", def)
 	}
 	_, diags = ParseValue(map[string]any{"StartAt": "A", "States": map[string]any{"A": map[string]any{"Type": "Pass"}}}, Options{})
-	if len(diags) != 2 || diags[0].Code != CodeMissingEndState || diags[1].Location != "/States/A" {
+	if len(diags) != 2 || diags[0].Location != "/States/A" || diags[1].Code != CodeMissingEndState {
 		t.Errorf("diags = %+v", diags)
 	}
 	_, diags = ParseValue(map[string]any{"x": make(chan int)}, Options{})

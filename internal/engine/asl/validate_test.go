@@ -104,6 +104,9 @@ func TestValidationRules(t *testing.T) {
 		{reason: "a state reached only through a Catch is reachable",
 			doc: machine("T", `"T":{"Type":"Task","Resource":"r","Catch":[{"ErrorEquals":["States.ALL"],"Next":"H"}],"End":true},
 				"H":{"Type":"Fail","Error":"E"}`)},
+		{reason: "a dangling Next comes before the missing end state, as on AWS",
+			doc:  machine("A", `"A":{"Type":"Pass","Next":"NOPE"}`),
+			want: []want{{CodeMissingTransition, "/States/A/Next", "Missing 'Next' target: NOPE"}, {CodeMissingEndState, "", "Workflow has no terminal state"}}},
 		{reason: "a loop with no terminal state is a missing end state, without reachability findings",
 			doc:  machine("A", `"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"},"U":{"Type":"Pass","Next":"A"}`),
 			want: []want{{CodeMissingEndState, "", "Workflow has no terminal state"}}},
@@ -381,17 +384,23 @@ func TestValidationRules(t *testing.T) {
 				}
 				return
 			}
+			// The wanted diagnostics must appear, in the order given.
+			last := -1
 			for _, w := range tc.want {
-				found := false
-				for _, d := range diags {
+				found := -1
+				for i, d := range diags {
 					if d.Code == w.code && d.Location == w.loc && strings.Contains(d.Message, w.msg) {
-						found = true
+						found = i
 						break
 					}
 				}
-				if !found {
+				switch {
+				case found < 0:
 					t.Errorf("want %s at %q containing %q; got %+v", w.code, w.loc, w.msg, diags)
+				case found < last:
+					t.Errorf("want %s at %q after the previous expected diagnostic; got %+v", w.code, w.loc, diags)
 				}
+				last = found
 			}
 			if !HasErrors(diags) {
 				t.Errorf("want at least one ERROR, got %+v", diags)
