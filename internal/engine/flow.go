@@ -103,11 +103,7 @@ func (ex *Execution) contextObject(t *Thread) map[string]any {
 	}
 	m := map[string]any{
 		"Execution": ex.ctxExec,
-		"State": map[string]any{
-			"EnteredTime": t.EnteredTime.UTC().Format(timeLayout),
-			"Name":        t.State,
-			"RetryCount":  int64(t.Attempt),
-		},
+		"State": ex.stateContext(t),
 		"StateMachine": map[string]any{"Id": ex.Context.StateMachineID, "Name": ex.Context.StateMachineName},
 	}
 	if t.TaskToken != "" {
@@ -238,4 +234,17 @@ func (ex *Execution) tooBig(t *Thread, v any) *failure {
 		return &failure{ErrDataLimitExceeded, fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", t.State)}
 	}
 	return nil
+}
+
+// stateContext is $$.State; RetryCount is there for the states that can
+// retry (Task, Parallel, Map), as AWS shows it.
+func (ex *Execution) stateContext(t *Thread) map[string]any {
+	m := map[string]any{
+		"EnteredTime": t.EnteredTime.UTC().Format(timeLayout),
+		"Name":        t.State,
+	}
+	if t.cs != nil && (t.cs.kind == kTask || t.cs.kind == kParallel || t.cs.kind == kMap) {
+		m["RetryCount"] = int64(t.Attempt)
+	}
+	return m
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/kstates/kstates/internal/engine/value"
 )
@@ -97,9 +98,8 @@ func (ex *Execution) childDone(t *Thread, c *Thread) {
 		ex.removeChild(t, c)
 		if c.Failed {
 			ex.abortChildren(t)
-			ex.emit(t, "ParallelStateFailed", nil)
 			t.Phase = PhaseReady
-			ex.fail(t, &failure{c.Error, c.Cause})
+			ex.failWith(t, &failure{c.Error, c.Cause}, "ParallelStateFailed")
 			return
 		}
 		if c.Index >= 0 && c.Index < len(results) {
@@ -119,7 +119,6 @@ func (ex *Execution) childDone(t *Thread, c *Thread) {
 		t.Failures++
 		if ex.toleranceExceeded(t) {
 			ex.abortChildren(t)
-			ex.emit(t, "MapStateFailed", nil)
 			name, cause := c.Error, c.Cause
 			if cs.hasTolCount || cs.hasTolPercent || cs.tolCountPath != nil || cs.tolPercentPath != nil {
 				name, cause = ErrExceedToleratedFailed, "The specified tolerated failure threshold was exceeded"
@@ -128,7 +127,7 @@ func (ex *Execution) childDone(t *Thread, c *Thread) {
 				ex.emit(t, "MapRunFailed", &ErrorDetails{Error: name, Cause: cause})
 			}
 			t.Phase = PhaseReady
-			ex.fail(t, &failure{name, cause})
+			ex.failWith(t, &failure{name, cause}, "MapStateFailed")
 			return
 		}
 		if c.Index >= 0 && c.Index < len(results) {
@@ -196,6 +195,11 @@ func (ex *Execution) mapPathValue(t *Thread, field string, p interface{ String()
 		return 0, false, ex.runtimeFailure(t, err.Error())
 	}
 	f, ok := floatOf(v)
+	if s, isStr := v.(string); isStr {
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			f, ok = float64(n), true
+		}
+	}
 	if !ok {
 		shown := valueText(v)
 		return 0, false, ex.runtimeFailure(t, fmt.Sprintf("The %s field refers to value %s which is not a valid integer: %s", field, strconv.Quote(shown), p.String()))
@@ -253,6 +257,40 @@ func (ex *Execution) execMap(t *Thread) {
 		ex.fail(t, ex.runtimeFailure(t, "MaxConcurrency cannot be negative."))
 		return
 	}
+	// Item inputs are built here (ItemSelector, batching).
+	inputs := items
+	if cs.itemSelector != nil || cs.hasBatcher {
+		inputs = make([]any, len(items))
+		for i, it := range items {
+			if cs.itemSelector == nil {
+				inputs[i] = it
+				continue
+			}
+			isc := ex.scope(t, eff)
+			isc.Context = ex.mapContext(t, i, it)
+			v, f := ex.evalTemplate(t, cs.itemSelector, isc)
+			if f != nil {
+				ex.fail(t, f)
+				return
+			}
+			inputs[i] = v
+		}
+		if cs.hasBatcher {
+			b, f := ex.batch(t, sc, inputs)
+			if f != nil {
+				ex.fail(t, f)
+				return
+			}
+			inputs = b
+		}
+	}
+	n := len(inputs)
+	t.Effective = Value{inputs}
+	t.Phase, t.Total, t.Finished, t.Failures, t.NextItem = PhaseChildren, n, 0, 0, 0
+	t.MaxConc = int(maxConc)
+	t.Results = Value{make([]any, n)}
+	t.Children = t.Children[:0]
+	ex.emit(t, "MapStateStarted", &MapStartedDetails{Length: n})
 	// Tolerated failures (-1: not set).
 	tolCount, tolPct := int64(-1), float64(-1)
 	if cs.hasTolCount {
@@ -290,40 +328,7 @@ func (ex *Execution) execMap(t *Thread) {
 			return
 		}
 	}
-	// Item inputs are built here (ItemSelector, batching).
-	inputs := items
-	if cs.itemSelector != nil || cs.hasBatcher {
-		inputs = make([]any, len(items))
-		for i, it := range items {
-			if cs.itemSelector == nil {
-				inputs[i] = it
-				continue
-			}
-			isc := ex.scope(t, eff)
-			isc.Context = ex.mapContext(t, i, it)
-			v, f := ex.evalTemplate(t, cs.itemSelector, isc)
-			if f != nil {
-				ex.fail(t, f)
-				return
-			}
-			inputs[i] = v
-		}
-		if cs.hasBatcher {
-			b, f := ex.batch(t, sc, inputs)
-			if f != nil {
-				ex.fail(t, f)
-				return
-			}
-			inputs = b
-		}
-	}
-	n := len(inputs)
-	t.Effective = Value{inputs}
-	t.Phase, t.Total, t.Finished, t.Failures, t.NextItem = PhaseChildren, n, 0, 0, 0
-	t.MaxConc, t.TolCount, t.TolPct = int(maxConc), tolCount, tolPct
-	t.Results = Value{make([]any, n)}
-	t.Children = t.Children[:0]
-	ex.emit(t, "MapStateStarted", &MapStartedDetails{Length: n})
+	t.TolCount, t.TolPct = tolCount, tolPct
 	if cs.distributed {
 		ex.emit(t, "MapRunStarted", &MapRunStartedDetails{MapRunArn: ex.Context.StateMachineID + "/" + t.State + ":" + strconv.Itoa(t.Attempt)})
 	}

@@ -99,7 +99,12 @@ func (ex *Execution) exit(t *Thread, output any, assigned map[string]any, next *
 
 // fail handles an error raised by t's state: Retry, then Catch, then the
 // thread fails.
-func (ex *Execution) fail(t *Thread, f *failure) {
+func (ex *Execution) fail(t *Thread, f *failure) { ex.failWith(t, f, "") }
+
+// failWith is fail for Parallel and Map states: failedEvent
+// (ParallelStateFailed, MapStateFailed) is recorded unless the state is
+// retried.
+func (ex *Execution) failWith(t *Thread, f *failure, failedEvent string) {
 	cs := t.cs
 	for i, r := range cs.retriers {
 		if !matchError(r.errors, f.name) {
@@ -130,6 +135,9 @@ func (ex *Execution) fail(t *Thread, f *failure) {
 		t.Phase = PhaseRetry
 		t.Deadline = ex.now.Add(time.Duration(delay * float64(time.Second)))
 		return
+	}
+	if failedEvent != "" {
+		ex.emit(t, failedEvent, nil)
 	}
 	for _, c := range cs.catchers {
 		if !matchError(c.errors, f.name) {

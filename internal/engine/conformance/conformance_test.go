@@ -23,7 +23,7 @@ import (
 
 // passFloor is the number of JSONPath-mode cases that passed when the floor
 // was last raised; the test fails when fewer pass.
-const passFloor = 0
+const passFloor = 346
 
 const (
 	region   = "us-east-1"
@@ -56,6 +56,7 @@ type testCase struct {
 			RuntimeValue bool   `json:"runtime_value"`
 		} `json:"test_specific_transformers"`
 		HistoryOrderMayVary *bool `json:"history_order_may_vary"`
+		HistoryNormalised   *bool `json:"history_order_normalised_by_test"`
 	} `json:"normalisation"`
 }
 
@@ -180,7 +181,11 @@ func runCase(c *testCase) (o outcome) {
 		UUID:   func() string { n++; return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) },
 		Int63n: func(k int64) int64 { return 7 % k },
 	})
-	o.historyCompared = len(c.ExpectedHistoryTypes) > 0
+	// Histories rewritten by the recording test's own transformer
+	// (history_order_normalised_by_test, e.g. localstack's
+	// SfnNoneRecursiveParallelTransformer, which drops events) cannot be
+	// reproduced here and are not compared.
+	o.historyCompared = len(c.ExpectedHistoryTypes) > 0 && (c.Normalisation.HistoryNormalised == nil || !*c.Normalisation.HistoryNormalised)
 	if o.historyCompared {
 		got := make([]string, len(res.History))
 		for i, e := range res.History {
@@ -192,6 +197,9 @@ func runCase(c *testCase) (o outcome) {
 			sort.Strings(want)
 		}
 		o.historyMatch = reflect.DeepEqual(got, want)
+		if !o.historyMatch && os.Getenv("KSTATES_CONFORMANCE_VERBOSE") != "" {
+			fmt.Printf("HISTORY %s\n  got  %v\n  want %v\n", c.Name, got, want)
+		}
 	}
 	if res.Status != c.Expected.Status {
 		return outcome{why: fmt.Sprintf("status %s (%s: %s), want %s", res.Status, res.Error, res.Cause, c.Expected.Status), historyCompared: o.historyCompared, historyMatch: o.historyMatch}
@@ -243,7 +251,7 @@ func runCase(c *testCase) (o outcome) {
 }
 
 var (
-	isoRe     = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})`)
+	isoRe     = regexp.MustCompile(`\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d{2}:?\d{2})`)
 	isoFullRe = regexp.MustCompile(`^` + isoRe.String() + `$`)
 	tsKeyRe   = regexp.MustCompile(`(?i)timestamp`)
 	jsonInRe  = regexp.MustCompile(`'(\{.*\}|\[.*\])'`)
