@@ -102,8 +102,8 @@ func (ex *Execution) contextObject(t *Thread) map[string]any {
 		}
 	}
 	m := map[string]any{
-		"Execution": ex.ctxExec,
-		"State": ex.stateContext(t),
+		"Execution":    ex.ctxExec,
+		"State":        ex.stateContext(t),
 		"StateMachine": map[string]any{"Id": ex.Context.StateMachineID, "Name": ex.Context.StateMachineName},
 	}
 	if t.TaskToken != "" {

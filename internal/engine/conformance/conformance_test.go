@@ -33,7 +33,7 @@ const (
 )
 
 type testCase struct {
-	Name       string         `json:"name"`
+	Name       string          `json:"name"`
 	Definition json.RawMessage `json:"definition"`
 	Input      json.RawMessage `json:"input"`
 	Expected   struct {
@@ -62,7 +62,7 @@ type testCase struct {
 
 type outcome struct {
 	pass, strictCause, historyMatch, historyCompared bool
-	why                                             string
+	why                                              string
 }
 
 func TestConformance(t *testing.T) {
