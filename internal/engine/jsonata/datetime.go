@@ -899,11 +899,13 @@ func formatComponent(t time.Time, p *dtPart, offH, offM int) (string, error) {
 		return s, nil
 	}
 	if s, ok := cv.(string); ok {
-		if p.names == "upper" {
-			return strings.ToUpper(s), nil
-		}
-		if p.names == "lower" {
-			return strings.ToLower(s), nil
+		if c == 'P' {
+			if p.names == "upper" {
+				return strings.ToUpper(s), nil
+			}
+			if p.names == "lower" {
+				return strings.ToLower(s), nil
+			}
 		}
 		return s, nil
 	}
@@ -956,6 +958,9 @@ func parseDateTime(ts, picture string, now time.Time) (any, error) {
 			}
 		case p.intFmt != nil:
 			p.intFmt.n = p.n
+			if p.component != 'Y' && p.intFmt.primary == "decimal" && p.intFmt.mandatoryDigits >= 2 && len(p.intFmt.separators) == 0 && !p.intFmt.regular {
+				p.intFmt.n = p.intFmt.mandatoryDigits
+			}
 			m, err := integerMatcher(p.intFmt)
 			if err != nil {
 				return nil, err
