@@ -2,6 +2,7 @@ package asl
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -261,11 +262,11 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 				st.ResultWriter = o
 			}
 		case "MaxConcurrency":
-			st.MaxConcurrency = p.jsonataOrInt(v, vloc, key, ql, 0, 1<<31-1)
+			st.MaxConcurrency = p.jsonataOrInt(v, vloc, key, ql, 0, math.MaxInt64)
 		case "MaxConcurrencyPath":
 			st.MaxConcurrencyPath = p.path(v, vloc, key, false)
 		case "ToleratedFailureCount":
-			st.ToleratedFailureCount = p.jsonataOrInt(v, vloc, key, ql, 0, 1<<31-1)
+			st.ToleratedFailureCount = p.jsonataOrInt(v, vloc, key, ql, 0, math.MaxInt64)
 		case "ToleratedFailureCountPath":
 			st.ToleratedFailureCountPath = p.path(v, vloc, key, false)
 		case "ToleratedFailurePercentage":

@@ -299,6 +299,8 @@ func TestValidationRules(t *testing.T) {
 		{reason: "MaxConcurrency may not be negative",
 			doc:  machine("M", `"M":{"Type":"Map","MaxConcurrency":-1,"ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`),
 			want: []want{{CodeSchema, "/States/M/MaxConcurrency", "Minimum value is 0"}}},
+		{reason: "a MaxConcurrency as large as int64 is accepted, as on AWS",
+			doc: machine("M", `"M":{"Type":"Map","MaxConcurrency":9223372036854775807,"ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`)},
 		{reason: "MaxConcurrency and MaxConcurrencyPath exclude each other",
 			doc:  machine("M", `"M":{"Type":"Map","MaxConcurrency":2,"MaxConcurrencyPath":"$.n","ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`),
 			want: []want{{CodeSchema, "/States/M/MaxConcurrency", "may not be used together"}}},
