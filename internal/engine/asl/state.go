@@ -244,15 +244,7 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 				st.ItemSelector = p.jsonPathTemplate(v, vloc, key, false)
 			}
 		case "ItemReader", "ItemBatcher", "ResultWriter":
-			var o Optional[any]
-			if v.kind != kObject {
-				p.typeErr(v, vloc, key, kObject)
-			} else if ql == QueryLanguageJSONata {
-				o = p.jsonataTemplate(v, vloc, key, false)
-			} else {
-				p.walkTemplate(v, vloc)
-				o = Optional[any]{Set: true, Value: v.toAny()}
-			}
+			o := p.mapConfig(v, vloc, key, ql)
 			switch key {
 			case "ItemReader":
 				st.ItemReader = o
@@ -520,4 +512,68 @@ func (p *parser) catchers(n *node, loc, ql string) ([]*Catcher, []edge) {
 		out = append(out, c)
 	}
 	return out, edges
+}
+
+// mapConfigFields lists the fields of a Map's ItemReader, ItemBatcher and
+// ResultWriter objects.
+var mapConfigFields = map[string]map[string]mode{
+	"ItemReader": {"Resource": both, "ReaderConfig": both, "Parameters": pathOnly, "Arguments": jsonataOnly},
+	"ItemBatcher": {"MaxItemsPerBatch": both, "MaxItemsPerBatchPath": pathOnly,
+		"MaxInputBytesPerBatch": both, "MaxInputBytesPerBatchPath": pathOnly, "BatchInput": both},
+	"ResultWriter": {"Resource": both, "WriterConfig": both, "Parameters": pathOnly, "Arguments": jsonataOnly},
+}
+
+// maxBatchBytes is AWS's limit on MaxInputBytesPerBatch (256 KiB).
+const maxBatchBytes = 262144
+
+// mapConfig checks an ItemReader, ItemBatcher or ResultWriter object and
+// returns it as a value (the engine interprets it).
+func (p *parser) mapConfig(n *node, loc, field, ql string) Optional[any] {
+	if n.kind != kObject {
+		p.typeErr(n, loc, field, kObject)
+		return Optional[any]{Set: true}
+	}
+	p.checkDuplicateKeys(n, loc)
+	allowed := mapConfigFields[field]
+	for i, key := range n.keys {
+		v, vloc := n.vals[i], ptr(loc, key)
+		m, ok := allowed[key]
+		if !ok {
+			p.unsupported(v, loc, key)
+			continue
+		}
+		if (m == pathOnly && ql == QueryLanguageJSONata) || (m == jsonataOnly && ql != QueryLanguageJSONata) {
+			p.modeErr(v, loc, key, ql)
+			continue
+		}
+		switch key {
+		case "Resource":
+			p.str(v, vloc, key)
+		case "ReaderConfig", "WriterConfig":
+			if v.kind != kObject {
+				p.typeErr(v, vloc, key, kObject)
+			} else if ql == QueryLanguageJSONata {
+				p.walkJSONata(v, vloc)
+			} else {
+				p.walkTemplate(v, vloc)
+			}
+		case "Parameters":
+			p.jsonPathTemplate(v, vloc, key, false)
+		case "Arguments":
+			p.jsonataTemplate(v, vloc, key, false)
+		case "BatchInput":
+			if ql == QueryLanguageJSONata {
+				p.jsonataTemplate(v, vloc, key, false)
+			} else {
+				p.jsonPathTemplate(v, vloc, key, false)
+			}
+		case "MaxItemsPerBatch":
+			p.jsonataOrInt(v, vloc, key, ql, 0, math.MaxInt64)
+		case "MaxInputBytesPerBatch":
+			p.jsonataOrInt(v, vloc, key, ql, 0, maxBatchBytes)
+		case "MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath":
+			p.path(v, vloc, key, false)
+		}
+	}
+	return Optional[any]{Set: true, Value: n.toAny()}
 }

@@ -311,6 +311,18 @@ func TestValidationRules(t *testing.T) {
 			doc:  machine("M", `"M":{"Type":"Map","Parameters":{"a":1},"ItemSelector":{"b":2},"ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`),
 			want: []want{{CodeSchema, "/States/M/ItemSelector", "only one of"}}},
 
+		{reason: "an unknown ItemBatcher field is rejected at the batcher",
+			doc:  machine("M", `"M":{"Type":"Map","ItemBatcher":{"MaxItems":2},"ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`),
+			want: []want{{CodeSchema, "/States/M/ItemBatcher", "Field 'MaxItems' is not supported"}}},
+		{reason: "MaxInputBytesPerBatch is at most 256 KiB",
+			doc:  machine("M", `"M":{"Type":"Map","ItemBatcher":{"MaxInputBytesPerBatch":262145},"ItemProcessor":{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`),
+			want: []want{{CodeSchema, "/States/M/ItemBatcher/MaxInputBytesPerBatch", "Maximum value is 262144"}}},
+		{reason: "a JSONPath ResultWriter takes Parameters, not Arguments",
+			doc:  machine("M", `"M":{"Type":"Map","ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Arguments":{"Bucket":"b"}},"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`),
+			want: []want{{CodeSchema, "/States/M/ResultWriter", "field 'Arguments' is only supported for the 'JSONata' QueryLanguage"}}},
+		{reason: "a distributed Map with reader, batcher and writer is valid",
+			doc: machine("M", `"M":{"Type":"Map","ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSON"},"Parameters":{"Bucket.$":"$.b","Key":"k"}},"ItemBatcher":{"MaxItemsPerBatch":10,"MaxInputBytesPerBatchPath":"$.bytes","BatchInput":{"x.$":"$.x"}},"ResultWriter":{"Resource":"arn:aws:states:::s3:putObject","Parameters":{"Bucket":"b","Prefix":"p"}},"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}},"End":true}`)},
+
 		// Paths and templates.
 		{reason: "an InputPath that is not a path is rejected",
 			doc:  machine("A", `"A":{"Type":"Pass","InputPath":"input","End":true}`),
