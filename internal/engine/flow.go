@@ -79,7 +79,20 @@ func (ex *Execution) causePrefix(t *Thread) string {
 }
 
 // scope makes the evaluation scope of thread t over input.
+//
+// The scope is the execution's scratch scope, reused by every evaluation:
+// a state's steps use it one after the other, never two at once. newScope
+// allocates one for the places that need two.
 func (ex *Execution) scope(t *Thread, input any) *jsonpath.Scope {
+	sc := &ex.scratch
+	*sc = jsonpath.Scope{Input: input, Vars: t}
+	if t.cs != nil && t.cs.needsCtx {
+		sc.Context = ex.contextObject(t)
+	}
+	return sc
+}
+
+func (ex *Execution) newScope(t *Thread, input any) *jsonpath.Scope {
 	sc := &jsonpath.Scope{Input: input, Vars: t}
 	if t.cs != nil && t.cs.needsCtx {
 		sc.Context = ex.contextObject(t)

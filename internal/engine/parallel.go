@@ -221,7 +221,7 @@ func (ex *Execution) execMap(t *Thread) {
 		ex.threadFailed(t, ErrRuntime, ex.causePrefix(t)+"the Map state has no item processor")
 		return
 	}
-	sc := ex.scope(t, t.Input.V)
+	sc := ex.newScope(t, t.Input.V)
 	eff, f := ex.inputPath(t, sc)
 	if f != nil {
 		ex.fail(t, f)
@@ -266,7 +266,7 @@ func (ex *Execution) execMap(t *Thread) {
 				inputs[i] = it
 				continue
 			}
-			isc := ex.scope(t, eff)
+			isc := ex.newScope(t, eff)
 			isc.Context = ex.mapContext(t, i, it)
 			v, f := ex.evalTemplate(t, cs.itemSelector, isc)
 			if f != nil {
@@ -365,7 +365,7 @@ func (ex *Execution) spawnItems(t *Thread) {
 // batch groups item inputs per ItemBatcher.
 func (ex *Execution) batch(t *Thread, sc interface{}, items []any) ([]any, *failure) {
 	cs := t.cs
-	scope := ex.scope(t, t.Input.V)
+	scope := ex.newScope(t, t.Input.V)
 	maxItems := cs.batchMax
 	if cs.batchMaxPath != nil {
 		v, err := cs.batchMaxPath.Get(scope)

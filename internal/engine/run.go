@@ -76,7 +76,7 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 	}
 	env := &Env{UUID: opts.UUID, Int63n: opts.Int63n, NoHistory: opts.NoHistory}
 	ex := p.NewExecution(input, opts.Context, clock.Now())
-	var history []HistoryEvent
+	ex.keepEvents = true
 	done := make(chan taskDone, 16)
 	running := map[string]context.CancelFunc{}
 	taskCtx, cancelAll := context.WithCancel(ctx)
@@ -86,11 +86,9 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 	for {
 		events, actions, err := Step(p, ex, ev, clock.Now(), env)
 		if err != nil {
-			return &Result{Status: StatusFailed, Error: ErrRuntime, Cause: err.Error(), History: history}
+			return &Result{Status: StatusFailed, Error: ErrRuntime, Cause: err.Error(), History: ex.events}
 		}
-		if !opts.NoHistory {
-			history = append(history, events...)
-		}
+		_ = events
 		var wake time.Time
 		for _, a := range actions {
 			switch a.Kind {
@@ -116,7 +114,7 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 		}
 		// Wait for a task to finish, the next timer, or cancellation.
 		if len(running) == 0 && wake.IsZero() {
-			return &Result{Status: StatusFailed, Error: ErrRuntime, Cause: "the execution is stuck: no task is running and no timer is set", History: history}
+			return &Result{Status: StatusFailed, Error: ErrRuntime, Cause: "the execution is stuck: no task is running and no timer is set", History: ex.events}
 		}
 		ev = Event{Kind: EventTimer}
 		if len(running) == 0 {
@@ -144,7 +142,7 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 			stop()
 		}
 	}
-	res := &Result{Status: ex.Status, Error: ex.Error, Cause: ex.Cause, History: history}
+	res := &Result{Status: ex.Status, Error: ex.Error, Cause: ex.Cause, History: ex.events}
 	if ex.Status == StatusSucceeded {
 		res.Output = ex.Output.V
 	}

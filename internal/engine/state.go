@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kstates/kstates/internal/engine/intrinsics"
+	"github.com/kstates/kstates/internal/engine/jsonpath"
 	"github.com/kstates/kstates/internal/engine/value"
 )
 
@@ -179,6 +180,15 @@ type Execution struct {
 	events  []HistoryEvent
 	actions []Action
 	ctxExec map[string]any
+	scratch jsonpath.Scope
+	// keepEvents makes Step append to events instead of restarting it (the
+	// in-memory runner keeps the whole history there).
+	keepEvents bool
+	entered    []StateEnteredDetails
+	exited     []StateExitedDetails
+	// scratch details when history is off
+	scratchEntered StateEnteredDetails
+	scratchExited  StateExitedDetails
 	now     time.Time
 	env     *Env
 	ienv    *intrinsics.Env

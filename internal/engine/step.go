@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kstates/kstates/internal/engine/intrinsics"
+	"github.com/kstates/kstates/internal/engine/value"
 )
 
 // EventKind names what happened to an execution.
@@ -121,7 +122,10 @@ func Step(p *Program, ex *Execution, ev Event, now time.Time, env *Env) (events 
 			return nil, nil, err
 		}
 	}
-	ex.events = ex.events[:0]
+	if !ex.keepEvents {
+		ex.events = ex.events[:0]
+	}
+	first := len(ex.events)
 	ex.actions = ex.actions[:0]
 	if ex.Status != StatusRunning {
 		return nil, nil, nil
@@ -133,7 +137,7 @@ func Step(p *Program, ex *Execution, ev Event, now time.Time, env *Env) (events 
 			ex.actions = append(ex.actions, Action{Kind: ActionWakeAt, At: at})
 		}
 	}
-	return ex.events, ex.actions, nil
+	return ex.events[first:len(ex.events):len(ex.events)], ex.actions, nil
 }
 
 // link rebuilds the runtime fields after a load (parents, definitions, the
@@ -206,6 +210,10 @@ func (ex *Execution) apply(ev Event) {
 		}
 		ex.emit(nil, "ExecutionStarted", &ExecutionStartedDetails{Input: ex.Input.V, RoleArn: ex.Context.RoleArn})
 		ex.Root.LastEventID = 0
+		if value.Size(ex.Input.V) > MaxPayloadSize {
+			ex.finish(StatusFailed, nil, ErrDataLimitExceeded, "The execution input exceeds the maximum number of bytes service limit.")
+			return
+		}
 		if ex.prog.root.start == nil {
 			ex.finish(StatusFailed, nil, "States.Runtime", "the state machine has no start state")
 			return
@@ -319,8 +327,14 @@ func (ex *Execution) drain() {
 	for i := 0; i < len(ex.ready) && ex.Status == StatusRunning; i++ {
 		t := ex.ready[i]
 		ex.ready[i] = nil
-		for t.Phase == PhaseReady && ex.Status == StatusRunning {
+		if t.Phase == PhaseReady {
 			ex.enter(t)
+		}
+		if i >= 1024 && i >= len(ex.ready)/2 {
+			n := copy(ex.ready, ex.ready[i+1:])
+			clear(ex.ready[n:])
+			ex.ready = ex.ready[:n]
+			i = -1
 		}
 	}
 	ex.ready = ex.ready[:0]
