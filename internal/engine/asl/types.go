@@ -40,8 +40,9 @@ type Definition struct {
 	Version string
 	// TimeoutSeconds is the execution timeout (top level only); nil when absent.
 	TimeoutSeconds *int64
-	// QueryLanguage is "JSONPath" (default) or "JSONata". For a branch or an
-	// item processor it is inherited from the enclosing definition when absent.
+	// QueryLanguage is "JSONPath" (default) or "JSONata". A branch or an item
+	// processor has the machine's (AWS allows no QueryLanguage there, and a
+	// Map's or Parallel's own QueryLanguage does not reach its states).
 	QueryLanguage string
 	// ProcessorConfig is set on a Map's ItemProcessor (Mode INLINE or DISTRIBUTED,
 	// ExecutionType STANDARD or EXPRESS).
@@ -76,8 +77,8 @@ type State struct {
 	Comment string
 	// Pointer is the JSON pointer of this state ("/States/Name").
 	Pointer string
-	// QueryLanguage is the state's effective query language (inherited when
-	// absent).
+	// QueryLanguage is the state's effective query language: its own, else
+	// the machine's.
 	QueryLanguage string
 
 	// Transitions.
@@ -200,7 +201,9 @@ type Diagnostic struct {
 	// Code is an AWS-style code: SCHEMA_VALIDATION_FAILED, MISSING_END_STATE,
 	// DUPLICATE_STATE_NAME, MISSING_TRANSITION_TARGET, UNREACHABLE_STATE, ...
 	Code string `json:"code"`
-	// Location is a JSON pointer into the definition ("/States/A/Next").
+	// Location is a JSON pointer into the definition ("/States/A/Next", "/"
+	// for the root); "" for the document as a whole (invalid JSON, no
+	// terminal state), where AWS gives none.
 	Location string `json:"location"`
 	// Message explains the problem.
 	Message string `json:"message"`
