@@ -109,24 +109,36 @@ func TestContextOverrides(t *testing.T) {
 
 func TestHistoryTableNamesStatesAndSummarisesDetails(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	in := map[string]any{"a": int64(1)}
+	out := map[string]any{"b": int64(2)}
 	events := []engine.HistoryEvent{
-		{ID: 1, Timestamp: t0, Type: "ExecutionStarted", Details: map[string]any{"input": `{"a":1}`}},
-		{ID: 2, PreviousEventID: 1, Timestamp: t0.Add(3 * time.Millisecond), Type: "TaskStateEntered", Details: map[string]any{"name": "Charge", "input": `{"a":1}`}},
-		{ID: 3, PreviousEventID: 2, Timestamp: t0.Add(5 * time.Millisecond), Type: "TaskScheduled", Details: struct {
-			Resource string `json:"resource"`
-		}{"arn:aws:lambda:x"}},
-		{ID: 4, PreviousEventID: 3, Timestamp: t0.Add(2 * time.Second), Type: "TaskFailed", Details: map[string]any{"error": "Declined", "cause": "no\nmoney"}},
-		{ID: 5, PreviousEventID: 4, Timestamp: t0.Add(2 * time.Second), Type: "TaskStateExited", Details: map[string]any{"name": "Charge", "output": `{"b":2}`}},
-		{ID: 6, PreviousEventID: 5, Timestamp: t0.Add(2 * time.Second), Type: "ExecutionSucceeded", Details: map[string]any{"output": `{"b":2}`}},
+		{ID: 1, Timestamp: t0, Type: "ExecutionStarted", Details: &engine.ExecutionStartedDetails{Input: in}},
+		{ID: 2, PreviousEventID: 1, Timestamp: t0.Add(3 * time.Millisecond), Type: "TaskStateEntered", Details: &engine.StateEnteredDetails{Name: "Charge", Input: in}},
+		{ID: 3, PreviousEventID: 2, Timestamp: t0.Add(5 * time.Millisecond), Type: "TaskScheduled", Details: &engine.TaskScheduledDetails{Resource: "arn:aws:lambda:x", Parameters: in}},
+		{ID: 4, PreviousEventID: 3, Timestamp: t0.Add(2 * time.Second), Type: "TaskFailed", Details: &engine.ErrorDetails{Error: "Declined", Cause: "no\nmoney"}},
+		{ID: 5, PreviousEventID: 4, Timestamp: t0.Add(2 * time.Second), Type: "TaskStateExited", Details: &engine.StateExitedDetails{Name: "Charge", Output: out}},
+		{ID: 6, PreviousEventID: 5, Timestamp: t0.Add(2 * time.Second), Type: "ParallelStateEntered", Details: &engine.StateEnteredDetails{Name: "Fan", Input: in}},
+		{ID: 7, PreviousEventID: 6, Timestamp: t0.Add(2 * time.Second), Type: "ParallelStateStarted"},
+		{ID: 8, PreviousEventID: 7, Timestamp: t0.Add(2 * time.Second), Type: "PassStateEntered", Details: &engine.StateEnteredDetails{Name: "Inner", Input: in}},
+		{ID: 9, PreviousEventID: 8, Timestamp: t0.Add(2 * time.Second), Type: "PassStateExited", Details: &engine.StateExitedDetails{Name: "Inner", Output: in}},
+		{ID: 10, PreviousEventID: 9, Timestamp: t0.Add(2 * time.Second), Type: "ParallelStateSucceeded"},
+		{ID: 11, PreviousEventID: 10, Timestamp: t0.Add(2 * time.Second), Type: "ParallelStateExited", Details: &engine.StateExitedDetails{Name: "Fan", Output: out}},
+		{ID: 12, PreviousEventID: 11, Timestamp: t0.Add(2 * time.Second), Type: "ExecutionSucceeded", Details: map[string]any{"output": `{"b":2}`}},
 	}
 	rows := historyRows(events)
 	want := []historyRow{
 		{"1", "", "0", "ExecutionStarted", "", `input {"a":1}`},
 		{"2", "1", "3", "TaskStateEntered", "Charge", `input {"a":1}`},
-		{"3", "2", "5", "TaskScheduled", "Charge", "arn:aws:lambda:x"},
+		{"3", "2", "5", "TaskScheduled", "Charge", `arn:aws:lambda:x {"a":1}`},
 		{"4", "3", "2000", "TaskFailed", "Charge", "Declined: no money"},
 		{"5", "4", "2000", "TaskStateExited", "Charge", `output {"b":2}`},
-		{"6", "5", "2000", "ExecutionSucceeded", "", `output {"b":2}`},
+		{"6", "5", "2000", "ParallelStateEntered", "Fan", `input {"a":1}`},
+		{"7", "6", "2000", "ParallelStateStarted", "Fan", ""},
+		{"8", "7", "2000", "PassStateEntered", "Inner", `input {"a":1}`},
+		{"9", "8", "2000", "PassStateExited", "Inner", `output {"a":1}`},
+		{"10", "9", "2000", "ParallelStateSucceeded", "Fan", ""},
+		{"11", "10", "2000", "ParallelStateExited", "Fan", `output {"b":2}`},
+		{"12", "11", "2000", "ExecutionSucceeded", "", `output {"b":2}`},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("got %d rows, want %d", len(rows), len(want))
@@ -138,7 +150,7 @@ func TestHistoryTableNamesStatesAndSummarisesDetails(t *testing.T) {
 	}
 	var b bytes.Buffer
 	writeHistoryTable(&b, events)
-	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 7 || !strings.HasPrefix(lines[0], "ID") {
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 13 || !strings.HasPrefix(lines[0], "ID") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }

@@ -29,11 +29,26 @@ type historyRow struct {
 func historyRows(events []engine.HistoryEvent) []historyRow {
 	rows := make([]historyRow, 0, len(events))
 	stateOf := make(map[int64]string, len(events))
+	var open []string // the Parallel and Map states entered and not exited
 	for i, ev := range events {
-		d := detailsMap(ev.Details)
+		d := detailsMap(ev)
 		state, _ := d["name"].(string)
-		if state == "" && !strings.HasPrefix(ev.Type, "Execution") {
+		isBlock := strings.HasPrefix(ev.Type, "Parallel") || strings.HasPrefix(ev.Type, "Map")
+		switch {
+		case state != "":
+		case isBlock && len(open) > 0:
+			// ParallelStateStarted, MapStateSucceeded, ...: the open block.
+			state = open[len(open)-1]
+		case !strings.HasPrefix(ev.Type, "Execution"):
 			state = stateOf[ev.PreviousEventID]
+		}
+		switch ev.Type {
+		case "ParallelStateEntered", "MapStateEntered":
+			open = append(open, state)
+		case "ParallelStateExited", "MapStateExited":
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
 		}
 		if strings.HasSuffix(ev.Type, "StateExited") {
 			// The next events follow the exit but belong to no state yet.
@@ -71,15 +86,17 @@ func writeHistoryTable(w io.Writer, events []engine.HistoryEvent) {
 	tw.Flush()
 }
 
-// detailsMap decodes an event's details into a map via JSON.
-func detailsMap(details any) map[string]any {
-	if details == nil {
+// detailsMap returns an event's "...EventDetails" object as a map, read
+// from the event's GetExecutionHistory JSON (details given as a map are
+// taken as they are).
+func detailsMap(ev engine.HistoryEvent) map[string]any {
+	if ev.Details == nil {
 		return nil
 	}
-	if m, ok := details.(map[string]any); ok {
+	if m, ok := ev.Details.(map[string]any); ok {
 		return m
 	}
-	b, err := json.Marshal(details)
+	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil
 	}
@@ -87,7 +104,8 @@ func detailsMap(details any) map[string]any {
 	if json.Unmarshal(b, &m) != nil {
 		return nil
 	}
-	return m
+	d, _ := m[engine.DetailsKey(ev.Type)].(map[string]any)
+	return d
 }
 
 // detailSummary is a one-line summary of an event's details.

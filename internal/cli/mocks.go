@@ -107,8 +107,21 @@ func (m *MockTasks) Calls(state string) int {
 	return m.calls[state]
 }
 
-// RunTask implements engine.TaskHandler.
+// RunTask implements engine.TaskHandler: it sleeps the response's Delay on
+// the handler's clock, then answers.
 func (m *MockTasks) RunTask(ctx context.Context, req *engine.TaskRequest) (any, error) {
+	out, err, delay := m.answer(req)
+	if delay > 0 && m.clock != nil {
+		if err := m.clock.Sleep(ctx, m.clock.Now().Add(delay)); err != nil {
+			return nil, err
+		}
+	}
+	return out, err
+}
+
+// answer returns the mocked result or error of the request's state for
+// this invocation, and the delay before it is given.
+func (m *MockTasks) answer(req *engine.TaskRequest) (any, error, time.Duration) {
 	m.mu.Lock()
 	seq := m.states[req.StateName]
 	n := m.calls[req.StateName]
@@ -119,23 +132,18 @@ func (m *MockTasks) RunTask(ctx context.Context, req *engine.TaskRequest) (any, 
 		if m.source != "" {
 			where = " in " + m.source
 		}
-		return nil, &engine.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("no mock was given for state %q%s", req.StateName, where)}
+		return nil, &engine.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("no mock was given for state %q%s", req.StateName, where)}, 0
 	}
 	resp, ok := seq.at(n)
 	if !ok {
 		return nil, &engine.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf(
-			"mocked response %q in %s has no entry for invocation %d of state %q", seq.name, m.source, n, req.StateName)}
-	}
-	if resp.Delay > 0 && m.clock != nil {
-		if err := m.clock.Sleep(ctx, m.clock.Now().Add(resp.Delay)); err != nil {
-			return nil, err
-		}
+			"mocked response %q in %s has no entry for invocation %d of state %q", seq.name, m.source, n, req.StateName)}, 0
 	}
 	if resp.Throw != nil {
 		e := *resp.Throw
-		return nil, &e
+		return nil, &e, resp.Delay
 	}
-	return value.Copy(resp.Return), nil
+	return value.Copy(resp.Return), nil, resp.Delay
 }
 
 // ParseMocks reads a mock file (JSON or YAML) in either format. source names

@@ -83,7 +83,7 @@ func TestAStateWithoutAMockFailsWithTaskFailed(t *testing.T) {
 
 func TestDelayAdvancesTheClock(t *testing.T) {
 	start := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	clock := newVirtualClock(start)
+	clock := engine.NewVirtualClock(start)
 	m, err := ParseMocks([]byte(`{"A": [{"Return": 1, "Delay": 2.5}, {"Return": 2}]}`), "m.json", MockSelection{}, clock)
 	if err != nil {
 		t.Fatal(err)

@@ -90,15 +90,9 @@ func runRun(env *Env, args []string) int {
 		}
 	}
 
-	// Clock.
-	var clock engine.Clock = realClock{}
-	if f.clock == "virtual" {
-		start := overrides.StartTime
-		if start.IsZero() {
-			start = time.Now().UTC().Truncate(time.Millisecond)
-		}
-		clock = newVirtualClock(start)
-	}
+	// Clock: the virtual one is runVirtual's; mock delays sleep on the real
+	// one.
+	var clock engine.Clock = engine.RealClock{}
 
 	// Mocks.
 	tasks := noMocks(clock)
@@ -130,12 +124,17 @@ func runRun(env *Env, args []string) int {
 		return fail("%s: %v", pos[0], err)
 	}
 
-	res := prog.Run(env.Ctx, input, engine.RunOptions{
-		Clock:     clock,
-		Tasks:     tasks,
-		Context:   overrides,
-		NoHistory: !f.history,
-	})
+	opts := engine.RunOptions{Clock: clock, Tasks: tasks, Context: overrides, NoHistory: !f.history}
+	var res *engine.Result
+	if f.clock == "virtual" {
+		start := overrides.StartTime
+		if start.IsZero() {
+			start = time.Now().UTC().Truncate(time.Millisecond)
+		}
+		res = runVirtual(env.Ctx, prog, input, opts, tasks, start)
+	} else {
+		res = prog.Run(env.Ctx, input, opts)
+	}
 
 	if f.output == "json" {
 		writeResultJSON(env.Stdout, res, f.history)
