@@ -22,6 +22,7 @@ import (
 
 // One API server for the package's tests; each test works in a namespace of its own.
 var (
+	testEnv    *envtest.Environment
 	restConfig *rest.Config
 	k8sClient  client.Client
 	scheme     = k8sruntime.NewScheme()
@@ -59,7 +60,7 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "stopping envtest: %v\n", err)
 		}
 	}()
-	restConfig = cfg
+	testEnv, restConfig = env, cfg
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "client: %v\n", err)
