@@ -340,6 +340,9 @@ func formatIntegerWith(value float64, f *intFormat) (string, error) {
 		}
 		s = decimalToLetters(value, a)
 	case "roman":
+		if value >= 1e7 {
+			return "", &Error{Code: "U1001", Position: -1, Message: "Number too large to format as roman numerals"}
+		}
 		s = decimalToRoman(value)
 		if f.tcase == "upper" {
 			s = strings.ToUpper(s)
@@ -353,6 +356,9 @@ func formatIntegerWith(value float64, f *intFormat) (string, error) {
 		}
 	case "decimal":
 		s = formatJSNumber(value)
+		if f.mandatoryDigits > maxStringLen {
+			return "", errTooLarge()
+		}
 		if pad := f.mandatoryDigits - len(s); pad > 0 {
 			s = strings.Repeat("0", pad) + s
 		}

@@ -305,14 +305,19 @@ func fnFormatNumber(ev *evaluator, _ any, _ *env, a []any) (any, error) {
 		hasExp = true
 		maxM := math.Pow(10, float64(pic.scalingFactor))
 		minM := math.Pow(10, float64(pic.scalingFactor-1))
-		mantissa = adjusted
-		for mantissa < minM {
-			mantissa *= 10
-			exponent--
+		mantissa = math.Abs(adjusted)
+		if mantissa != 0 && !math.IsInf(mantissa, 0) {
+			for mantissa < minM {
+				mantissa *= 10
+				exponent--
+			}
+			for mantissa > maxM {
+				mantissa /= 10
+				exponent++
+			}
 		}
-		for mantissa > maxM {
-			mantissa /= 10
-			exponent++
+		if adjusted < 0 {
+			mantissa = -mantissa
 		}
 	}
 	rounded := roundHalfEven(mantissa, pic.maxFracSize)

@@ -189,6 +189,9 @@ func init() {
 		if padLen <= 0 {
 			return s, nil
 		}
+		if math.Abs(w) > maxStringLen {
+			return nil, errTooLarge()
+		}
 		padding := []rune(strings.Repeat(c, padLen))
 		padding = padding[:padLen]
 		if w > 0 {
@@ -1291,4 +1294,12 @@ func leadingInt(s string) (int, bool) {
 	}
 	n, _ := strconv.Atoi(s[:i])
 	return n, true
+}
+
+// maxStringLen bounds strings built by padding functions, so that a runaway
+// expression fails instead of exhausting memory.
+const maxStringLen = 1 << 24
+
+func errTooLarge() error {
+	return &Error{Code: "U1001", Position: -1, Message: "Result string too large"}
 }

@@ -34,6 +34,9 @@ type config struct {
 // Option configures one evaluation.
 type Option func(*config)
 
+// internalErrorCode reports an evaluator bug (a recovered panic); it is not a JSONata code.
+const internalErrorCode = "X0000"
+
 // DefaultMaxDepth bounds the nesting of evaluation when WithMaxDepth is not given.
 const DefaultMaxDepth = 10000
 
@@ -135,7 +138,7 @@ func (e *Expr) Evaluate(input any, bindings map[string]any, opts ...Option) (res
 	defer func() {
 		if r := recover(); r != nil {
 			result = nil
-			err = &Error{Code: "U1002", Position: -1, Message: "internal error: " + sprint(r)}
+			err = &Error{Code: internalErrorCode, Position: 0, Message: "internal error: " + sprint(r)}
 		}
 	}()
 	res, err := ev.eval(e.ast, in, top)

@@ -341,6 +341,7 @@ func (n *node) str() string {
 }
 
 type parser struct {
+	depth    int
 	src      string
 	lx       *lexer
 	node     *node
@@ -403,7 +404,15 @@ func tokStr(v any) string {
 	return ""
 }
 
+// maxParseDepth bounds the nesting of sub-expressions accepted by the parser.
+const maxParseDepth = 1000
+
 func (p *parser) expression(rbp int) *node {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxParseDepth {
+		p.fail(&Error{Code: "U1001", Position: p.node.pos, Message: "Expression is nested too deeply"})
+	}
 	t := p.node
 	p.advance("", true)
 	left := p.nud(t)
