@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -149,11 +150,7 @@ func (m *MockTasks) answer(req *engine.TaskRequest) (any, error, time.Duration) 
 // ParseMocks reads a mock file (JSON or YAML) in either format. source names
 // the file in messages; clock serves the Delay fields.
 func ParseMocks(data []byte, source string, sel MockSelection, clock engine.Clock) (*MockTasks, error) {
-	j, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", source, err)
-	}
-	doc, err := value.Parse(j)
+	doc, err := parseJSONOrYAML(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", source, err)
 	}
@@ -411,4 +408,18 @@ func toFloat(v any) (float64, bool) {
 		return t, true
 	}
 	return 0, false
+}
+
+// parseJSONOrYAML decodes a JSON document (numbers kept exactly as the value
+// model has them) or, when it does not start like JSON, a YAML one.
+func parseJSONOrYAML(data []byte) (any, error) {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return value.Parse(trimmed)
+	}
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("invalid YAML: %v", err)
+	}
+	return value.Parse(j)
 }

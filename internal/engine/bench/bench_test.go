@@ -113,6 +113,9 @@ func benchmark(b *testing.B, w workload, history bool) {
 		b.Fatal(err)
 	}
 	input := w.input()
+	if w.name == "params" {
+		b.SetBytes(int64(value.Size(input)))
+	}
 	// Count the transitions once, with history on.
 	transitions := run(b, p, w, input, true)
 	b.ReportAllocs()
