@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -123,8 +124,13 @@ func (d *StateExitedDetails) appendJSON(b []byte) []byte {
 	if d.Assigned != nil {
 		o.key("assignedVariables")
 		a := start(o.b)
-		for k, v := range d.Assigned {
-			a.str(k, value.MarshalString(v))
+		keys := make([]string, 0, len(d.Assigned))
+		for k := range d.Assigned {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			a.str(k, value.MarshalString(d.Assigned[k]))
 		}
 		o.b = a.end()
 		o.key("assignedVariablesDetails")

@@ -59,6 +59,14 @@ func (c *VirtualClock) Sleep(ctx context.Context, t time.Time) error {
 	return nil
 }
 
+// Virtual reports that the clock is virtual (Program.Run lets running
+// tasks answer before it moves such a clock).
+func (c *VirtualClock) Virtual() bool { return true }
+
+// virtualGrace is how long (in real time) Run waits for running tasks before
+// moving a virtual clock to the next deadline.
+const virtualGrace = 20 * time.Millisecond
+
 type taskDone struct {
 	thread  string
 	attempt int
@@ -122,6 +130,20 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 				ev = Event{Kind: EventAbort, Error: "States.Aborted", Cause: err.Error()}
 			}
 		} else {
+			if v, ok := clock.(interface{ Virtual() bool }); ok && v.Virtual() {
+				// Virtual time must not jump while a task that is about to
+				// answer is still running: give running tasks a moment of
+				// real time first.
+				grace := time.NewTimer(virtualGrace)
+				select {
+				case d := <-done:
+					grace.Stop()
+					delete(running, d.thread)
+					ev = taskEvent(d)
+					continue
+				case <-grace.C:
+				}
+			}
 			var sleepDone chan error
 			sctx, stop := context.WithCancel(ctx)
 			if !wake.IsZero() {
@@ -171,6 +193,9 @@ func runTask(ctx context.Context, h TaskHandler, a Action, done chan<- taskDone)
 		case <-ctx.Done():
 		}
 	}()
+	if ctx.Err() != nil {
+		return // cancelled before it started
+	}
 	if h == nil {
 		d.err = &Error{Name: ErrTaskFailed, Cause: "no task handler is configured for resource " + a.Task.Resource}
 		return

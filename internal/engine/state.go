@@ -189,10 +189,10 @@ type Execution struct {
 	// scratch details when history is off
 	scratchEntered StateEnteredDetails
 	scratchExited  StateExitedDetails
-	now     time.Time
-	env     *Env
-	ienv    *intrinsics.Env
-	prog    *Program
+	now            time.Time
+	env            *Env
+	ienv           *intrinsics.Env
+	prog           *Program
 }
 
 // Env supplies the nondeterministic inputs of a step.
