@@ -111,7 +111,7 @@ func (m *MockTasks) Calls(state string) int {
 // RunTask implements engine.TaskHandler: it sleeps the response's Delay on
 // the handler's clock, then answers.
 func (m *MockTasks) RunTask(ctx context.Context, req *engine.TaskRequest) (any, error) {
-	out, err, delay := m.answer(req)
+	out, delay, err := m.answer(req)
 	if delay > 0 && m.clock != nil {
 		if err := m.clock.Sleep(ctx, m.clock.Now().Add(delay)); err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func (m *MockTasks) RunTask(ctx context.Context, req *engine.TaskRequest) (any, 
 
 // answer returns the mocked result or error of the request's state for
 // this invocation, and the delay before it is given.
-func (m *MockTasks) answer(req *engine.TaskRequest) (any, error, time.Duration) {
+func (m *MockTasks) answer(req *engine.TaskRequest) (any, time.Duration, error) {
 	m.mu.Lock()
 	seq := m.states[req.StateName]
 	n := m.calls[req.StateName]
@@ -133,18 +133,18 @@ func (m *MockTasks) answer(req *engine.TaskRequest) (any, error, time.Duration) 
 		if m.source != "" {
 			where = " in " + m.source
 		}
-		return nil, &engine.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("no mock was given for state %q%s", req.StateName, where)}, 0
+		return nil, 0, &engine.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf("no mock was given for state %q%s", req.StateName, where)}
 	}
 	resp, ok := seq.at(n)
 	if !ok {
-		return nil, &engine.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf(
-			"mocked response %q in %s has no entry for invocation %d of state %q", seq.name, m.source, n, req.StateName)}, 0
+		return nil, 0, &engine.Error{Name: "States.TaskFailed", Cause: fmt.Sprintf(
+			"mocked response %q in %s has no entry for invocation %d of state %q", seq.name, m.source, n, req.StateName)}
 	}
 	if resp.Throw != nil {
 		e := *resp.Throw
-		return nil, &e, resp.Delay
+		return nil, resp.Delay, &e
 	}
-	return value.Copy(resp.Return), nil, resp.Delay
+	return value.Copy(resp.Return), resp.Delay, nil
 }
 
 // ParseMocks reads a mock file (JSON or YAML) in either format. source names

@@ -49,7 +49,7 @@ func runVirtual(ctx context.Context, p *engine.Program, input any, opts engine.R
 		for _, a := range actions {
 			switch a.Kind {
 			case engine.ActionRunTask:
-				out, err, delay := tasks.answer(a.Task)
+				out, delay, err := tasks.answer(a.Task)
 				pending = append(pending, answer{at: now.Add(delay), seq: seq, ev: taskEvent(a, out, err)})
 				seq++
 			case engine.ActionCancelTask:
