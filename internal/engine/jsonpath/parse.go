@@ -110,7 +110,7 @@ func parseDefinite(src string, i int) ([]seg, error) {
 			}
 			segs = append(segs, seg{key: src[start:i]})
 		case '[':
-			i++
+			i = skipBlanks(src, i+1)
 			if i >= len(src) {
 				return nil, &SyntaxError{Src: src, Offset: i, Msg: "unclosed '['"}
 			}
@@ -120,6 +120,7 @@ func parseDefinite(src string, i int) ([]seg, error) {
 				if err != nil {
 					return nil, err
 				}
+				j = skipBlanks(src, j)
 				if j < len(src) && src[j] == ',' {
 					return nil, errIndefinite{j}
 				}
@@ -136,15 +137,17 @@ func parseDefinite(src string, i int) ([]seg, error) {
 				for j < len(src) && src[j] >= '0' && src[j] <= '9' {
 					j++
 				}
+				end := j
+				j = skipBlanks(src, j)
 				if j < len(src) && (src[j] == ':' || src[j] == ',') {
 					return nil, errIndefinite{j}
 				}
 				if j >= len(src) || src[j] != ']' {
 					return nil, &SyntaxError{Src: src, Offset: j, Msg: "expected a number and ']'"}
 				}
-				n, err := strconv.Atoi(src[i:j])
+				n, err := strconv.Atoi(src[i:end])
 				if err != nil {
-					return nil, &SyntaxError{Src: src, Offset: i, Msg: "bad array index " + strconv.Quote(src[i:j])}
+					return nil, &SyntaxError{Src: src, Offset: i, Msg: "bad array index " + strconv.Quote(src[i:end])}
 				}
 				segs = append(segs, seg{index: n, isIndex: true})
 				i = j + 1
@@ -158,6 +161,14 @@ func parseDefinite(src string, i int) ([]seg, error) {
 		}
 	}
 	return segs, nil
+}
+
+// skipBlanks returns the offset of the first non-space byte at or after i.
+func skipBlanks(src string, i int) int {
+	for i < len(src) && src[i] == ' ' {
+		i++
+	}
+	return i
 }
 
 // readQuoted reads a quoted name starting at src[i] (the quote) and returns

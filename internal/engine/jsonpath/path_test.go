@@ -40,6 +40,8 @@ func TestGet(t *testing.T) {
 		{reason: "a bracketed name may hold spaces", path: "$['a b']", want: `true`},
 		{reason: "a double-quoted bracketed name works too", path: `$["a b"]`, want: `true`},
 		{reason: "an escaped quote in a bracketed name is part of the name", path: `$['it\'s']`, want: `1`},
+		{reason: "spaces inside brackets are allowed, as in Jayway", path: "$[ 'a' ][ \"b\" ]", want: `"x"`},
+		{reason: "spaces around an index are allowed", path: "$.a.list[ 1 ]", want: `2`},
 		{reason: "an explicit null is a match", path: "$.a.n", want: `null`},
 		{reason: "an index selects an element", path: "$.a.list[0]", want: `1`},
 		{reason: "a negative index counts from the end", path: "$.a.list[-1]", want: `3`},
