@@ -92,6 +92,7 @@ build_kube() {
 		ldf+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=${v%%.*} -X $p.gitMinor=$(cut -d. -f2 <<<"$v") -X $p.gitTreeState=clean"
 	done
 	tmp=$(mktemp -d "$ROOT/build.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
 	log "go build kube-apiserver kubectl $K8S_VERSION (first time: about 8 minutes on 2 cores)"
 	local start=$SECONDS
 	(cd "$SRC/kube" && nice -n "$NICE" "$GO" build -ldflags "$ldf" -o "$tmp/" \
