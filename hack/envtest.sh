@@ -87,18 +87,17 @@ kube_module() {
 build_kube() {
 	[ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kubectl" ] && return 0
 	kube_module
-	local v=${K8S_VERSION#v} ldf="-s -w" p tmp
+	local v=${K8S_VERSION#v} ldf="-s -w" p
 	for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 		ldf+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=${v%%.*} -X $p.gitMinor=$(cut -d. -f2 <<<"$v") -X $p.gitTreeState=clean"
 	done
-	tmp=$(mktemp -d "$ROOT/build.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
+	BUILD_TMP=$(mktemp -d "$ROOT/build.XXXXXX")
+	trap 'rm -rf "$BUILD_TMP"' EXIT
 	log "go build kube-apiserver kubectl $K8S_VERSION (first time: about 8 minutes on 2 cores)"
 	local start=$SECONDS
-	(cd "$SRC/kube" && nice -n "$NICE" "$GO" build -ldflags "$ldf" -o "$tmp/" \
+	(cd "$SRC/kube" && nice -n "$NICE" "$GO" build -ldflags "$ldf" -o "$BUILD_TMP/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) >&2
-	mv "$tmp/kube-apiserver" "$tmp/kubectl" "$BIN/"
-	rmdir "$tmp"
+	mv "$BUILD_TMP/kube-apiserver" "$BUILD_TMP/kubectl" "$BIN/"
 	log "built kube-apiserver and kubectl in $((SECONDS - start))s"
 }
 
