@@ -202,7 +202,7 @@ func checkFixture(t *testing.T, fx *fixture, status string, output any, errName,
 // synchronously in action order, time jumps to the next deadline when
 // nothing else can happen. With roundtrip, the execution state is
 // serialised to JSON and loaded again between every two steps.
-func drive(t *testing.T, p *Program, fx *fixture, roundtrip bool) (*Execution, []HistoryEvent) {
+func drive(t *testing.T, p *Program, fx *fixture, roundtrip bool, maxTransitions int) (*Execution, []HistoryEvent) {
 	t.Helper()
 	input, err := value.Parse(fx.Input)
 	if err != nil {
@@ -211,7 +211,7 @@ func drive(t *testing.T, p *Program, fx *fixture, roundtrip bool) (*Execution, [
 	now := t0
 	sc := newScript(fx, func() time.Time { return now })
 	n := 0
-	env := &Env{UUID: func() string { n++; return fmt.Sprintf("uuid-%d", n) }, Int63n: func(k int64) int64 { return k / 2 }}
+	env := &Env{UUID: func() string { n++; return fmt.Sprintf("uuid-%d", n) }, Int63n: func(k int64) int64 { return k / 2 }, MaxTransitions: maxTransitions}
 	ex := p.NewExecution(input, ContextOverrides{}, now)
 	var history []HistoryEvent
 	queue := []Event{{Kind: EventStart}}
@@ -251,6 +251,10 @@ func drive(t *testing.T, p *Program, fx *fixture, roundtrip bool) (*Execution, [
 			return ex, history
 		}
 		for _, a := range actions {
+			if a.Kind == ActionContinue {
+				queue = append([]Event{{Kind: EventContinue}}, queue...)
+				continue
+			}
 			if a.Kind != ActionRunTask {
 				continue
 			}
@@ -286,24 +290,36 @@ func TestStepRoundTrip(t *testing.T) {
 		fx := fxs[name]
 		t.Run(name, func(t *testing.T) {
 			p := fx.program(t)
-			a, ha := drive(t, p, fx, false)
-			b, hb := drive(t, p, fx, true)
+			a, ha := drive(t, p, fx, false, 0)
+			b, hb := drive(t, p, fx, true, 0)
+			c, hc := drive(t, p, fx, true, 1)
 			checkFixture(t, fx, a.Status, a.Output.V, a.Error, a.Cause, ha)
 			if a.Status != b.Status || a.Error != b.Error || a.Cause != b.Cause || !value.Equal(a.Output.V, b.Output.V) {
 				t.Fatalf("round trip changed the result: %s %s %s %s vs %s %s %s %s", a.Status, value.Marshal(a.Output.V), a.Error, a.Cause, b.Status, value.Marshal(b.Output.V), b.Error, b.Cause)
 			}
-			if len(ha) != len(hb) {
-				t.Fatalf("round trip changed the history length: %d vs %d\n%v\n%v", len(ha), len(hb), eventTypes(ha), eventTypes(hb))
+			sameHistory(t, "round trip", ha, hb)
+			// One state per Step, saved and loaded between steps, as the
+			// controller runs it.
+			if a.Status != c.Status || a.Error != c.Error || !value.Equal(a.Output.V, c.Output.V) {
+				t.Fatalf("one transition per step changed the result: %s %s vs %s %s", a.Status, a.Error, c.Status, c.Error)
 			}
-			for i := range ha {
-				x, _ := json.Marshal(ha[i].Details)
-				y, _ := json.Marshal(hb[i].Details)
-				if string(x) != string(y) {
-					t.Fatalf("event %d differs:\n%s\n%s", i+1, x, y)
-				}
-			}
+			sameHistory(t, "one transition per step", ha, hc)
 		})
 	}
 }
 
 var _ = asl.Parse
+
+func sameHistory(t *testing.T, what string, ha, hb []HistoryEvent) {
+	t.Helper()
+	if len(ha) != len(hb) {
+		t.Fatalf("%s changed the history length: %d vs %d\n%v\n%v", what, len(ha), len(hb), eventTypes(ha), eventTypes(hb))
+	}
+	for i := range ha {
+		x, _ := json.Marshal(ha[i].Details)
+		y, _ := json.Marshal(hb[i].Details)
+		if string(x) != string(y) {
+			t.Fatalf("%s: event %d differs:\n%s\n%s", what, i+1, []byte(ha[i].Details.(rawDetails)), []byte(hb[i].Details.(rawDetails)))
+		}
+	}
+}

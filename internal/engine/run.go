@@ -98,6 +98,7 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 		}
 		_ = events
 		var wake time.Time
+		cont := false
 		for _, a := range actions {
 			switch a.Kind {
 			case ActionRunTask:
@@ -115,10 +116,16 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 				}
 			case ActionWakeAt:
 				wake = a.At
+			case ActionContinue:
+				cont = true
 			}
 		}
 		if ex.Status != StatusRunning {
 			break
+		}
+		if cont {
+			ev = Event{Kind: EventContinue}
+			continue
 		}
 		// Wait for a task to finish, the next timer, or cancellation.
 		if len(running) == 0 && wake.IsZero() {

@@ -172,6 +172,9 @@ type Execution struct {
 	// TokenSeq numbers task tokens.
 	TokenSeq int64   `json:"tokenSeq,omitempty"`
 	Root     *Thread `json:"root"`
+	// Queue lists, in order, the threads left ready when a Step stopped at
+	// Env.MaxTransitions.
+	Queue []string `json:"queue,omitempty"`
 
 	// Runtime, rebuilt by link after a load.
 	linked  bool
@@ -203,6 +206,11 @@ type Env struct {
 	Int63n func(n int64) int64
 	// NoHistory turns history recording off.
 	NoHistory bool
+	// MaxTransitions, when positive, stops a Step after that many states
+	// were entered; the Step then returns an ActionContinue and the next
+	// Step (EventContinue) goes on. The Kubernetes controller uses 1 to
+	// commit every transition before the next.
+	MaxTransitions int
 }
 
 // Marshal serialises the execution state.

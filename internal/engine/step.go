@@ -26,6 +26,8 @@ const (
 	EventTimer EventKind = "Timer"
 	// EventAbort stops the execution (Error and Cause are recorded).
 	EventAbort EventKind = "Abort"
+	// EventContinue goes on after a Step stopped at Env.MaxTransitions.
+	EventContinue EventKind = "Continue"
 )
 
 // Event is an input of Step.
@@ -51,6 +53,9 @@ const (
 	ActionCancelTask ActionKind = "CancelTask"
 	// ActionWakeAt: call Step with EventTimer at (or after) At.
 	ActionWakeAt ActionKind = "WakeAt"
+	// ActionContinue: states are ready to run; call Step with EventContinue
+	// (after saving the state, when that is the point of MaxTransitions).
+	ActionContinue ActionKind = "Continue"
 )
 
 // Action is an output of Step.
@@ -132,6 +137,15 @@ func Step(p *Program, ex *Execution, ev Event, now time.Time, env *Env) (events 
 	}
 	ex.apply(ev)
 	ex.drain()
+	ex.Queue = ex.Queue[:0]
+	if ex.Status == StatusRunning && len(ex.ready) > 0 {
+		for _, t := range ex.ready {
+			if t.Phase == PhaseReady {
+				ex.Queue = append(ex.Queue, t.ID)
+			}
+		}
+		ex.actions = append(ex.actions, Action{Kind: ActionContinue})
+	}
 	if ex.Status == StatusRunning {
 		if at, ok := ex.nextDeadline(); ok {
 			ex.actions = append(ex.actions, Action{Kind: ActionWakeAt, At: at})
@@ -147,6 +161,23 @@ func (ex *Execution) link(p *Program) error {
 	ex.ready = ex.ready[:0]
 	if err := ex.linkThread(ex.Root, nil, p.root); err != nil {
 		return err
+	}
+	if len(ex.Queue) > 0 {
+		// Keep the saved queue order; threads it misses follow.
+		queued := map[*Thread]bool{}
+		order := make([]*Thread, 0, len(ex.ready))
+		for _, id := range ex.Queue {
+			if t := ex.threads[id]; t != nil && t.Phase == PhaseReady && !queued[t] {
+				queued[t] = true
+				order = append(order, t)
+			}
+		}
+		for _, t := range ex.ready {
+			if !queued[t] {
+				order = append(order, t)
+			}
+		}
+		ex.ready = order
 	}
 	ex.linked = true
 	return nil
@@ -324,11 +355,22 @@ func (ex *Execution) NextDeadline() (time.Time, bool) {
 
 // drain runs ready threads until none is left.
 func (ex *Execution) drain() {
+	entered := 0
 	for i := 0; i < len(ex.ready) && ex.Status == StatusRunning; i++ {
 		t := ex.ready[i]
-		ex.ready[i] = nil
 		if t.Phase == PhaseReady {
+			if max := ex.env.MaxTransitions; max > 0 && entered >= max {
+				// Keep the rest for the next Step.
+				n := copy(ex.ready, ex.ready[i:])
+				clear(ex.ready[n:])
+				ex.ready = ex.ready[:n]
+				return
+			}
+			entered++
+			ex.ready[i] = nil
 			ex.enter(t)
+		} else {
+			ex.ready[i] = nil
 		}
 		if i >= 1024 && i >= len(ex.ready)/2 {
 			n := copy(ex.ready, ex.ready[i+1:])
