@@ -230,7 +230,7 @@ func lookupKey(input any, key string) any {
 		}
 		return res
 	case *Object:
-		return t.m[key]
+		return t.get(key)
 	}
 	return nil
 }
@@ -260,7 +260,7 @@ func evalWildcard(input any) any {
 	switch t := input.(type) {
 	case *Object:
 		for _, k := range t.Keys() {
-			add(t.m[k])
+			add(t.get(k))
 		}
 	case *Array:
 		for _, v := range t.items {
@@ -287,7 +287,7 @@ func evalDescendants(input any) any {
 			}
 		} else if o, ok := v.(*Object); ok {
 			for _, k := range o.Keys() {
-				rec(o.m[k])
+				rec(o.get(k))
 			}
 		}
 	}
@@ -299,6 +299,24 @@ func evalDescendants(input any) any {
 }
 
 func (ev *evaluator) evalPath(n *node, input any, e *env) (any, error) {
+	if len(n.steps) == 1 && n.group == nil && !n.keepSingleton && !n.tuple {
+		// fast path: a single field name applied to a non-array value
+		st := n.steps[0]
+		if st.typ == "name" && st.stages == nil && st.predicate == nil && st.group == nil && !st.tuple && !st.keepArray && !st.consarray {
+			if _, isArr := input.(*Array); !isArr {
+				if ev.maxDepth > 0 && ev.depth+1 > ev.maxDepth {
+					return nil, ev.enter()
+				}
+				if err := ev.checkTime(); err != nil {
+					return nil, err
+				}
+				if o, ok := input.(*Object); ok {
+					return o.get(st.str()), nil
+				}
+				return nil, nil
+			}
+		}
+	}
 	var inputSeq *Array
 	if a, ok := input.(*Array); ok && n.steps[0].typ != "variable" {
 		inputSeq = a
@@ -356,9 +374,13 @@ func (ev *evaluator) evalPath(n *node, input any, e *env) (any, error) {
 		if a, ok := result.(*Array); ok {
 			if a.cons && !a.seq {
 				a = newSeq(a)
-				result = a
+			} else if !a.seq {
+				// never mutate arrays that may belong to the (shared) input
+				c := *a
+				a = &c
 			}
 			a.keepSingleton = true
+			result = a
 		}
 	}
 	if n.group != nil {
@@ -919,9 +941,9 @@ func deepEqual(a, b any) bool {
 		if !ok || len(x.keys) != len(y.keys) {
 			return false
 		}
-		for k, v := range x.m {
-			w, ok := y.m[k]
-			if !ok || !deepEqual(v, w) {
+		for i, k := range x.keys {
+			w, ok := y.Get(k)
+			if !ok || !deepEqual(x.vals[i], w) {
 				return false
 			}
 		}
@@ -1032,7 +1054,7 @@ func (ev *evaluator) evalGroup(pairs [][2]*node, pos int, input any, e *env) (an
 			if !ok {
 				return nil, &Error{Code: "T1003", Position: pos, Value: k}
 			}
-			if g, ok := groups.m[ks]; ok {
+			if g, ok := groups.Get(ks); ok {
 				ge := g.(*groupEntry)
 				if ge.exprIndex != pi {
 					return nil, &Error{Code: "D1009", Position: pos, Value: ks}
@@ -1044,7 +1066,7 @@ func (ev *evaluator) evalGroup(pairs [][2]*node, pos int, input any, e *env) (an
 		}
 	}
 	for _, k := range groups.Keys() {
-		ge := groups.m[k].(*groupEntry)
+		ge := groups.get(k).(*groupEntry)
 		ctx := ge.data
 		fe := e
 		if reduce {
@@ -1450,7 +1472,7 @@ func (ev *evaluator) makeTransform(n *node, e *env) any {
 				}
 				if mo, ok := m.(*Object); ok {
 					for _, k := range uo.Keys() {
-						mo.Set(k, uo.m[k])
+						mo.Set(k, uo.get(k))
 					}
 				}
 			}

@@ -56,7 +56,7 @@ func fnFormatNumber(ev *evaluator, _ any, _ *env, a []any) (any, error) {
 	}
 	if o, ok := at(a, 2).(*Object); ok {
 		for _, k := range o.Keys() {
-			if s, ok := o.m[k].(string); ok {
+			if s, ok := o.get(k).(string); ok {
 				props[k] = s
 			}
 		}

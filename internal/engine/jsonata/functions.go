@@ -389,7 +389,7 @@ func init() {
 		for _, v := range x.items {
 			o := v.(*Object)
 			for _, k := range o.Keys() {
-				r.Set(k, o.m[k])
+				r.Set(k, o.get(k))
 			}
 		}
 		return r, nil
@@ -416,7 +416,7 @@ func init() {
 		f := at(a, 1)
 		res := newSeq()
 		for _, k := range o.Keys() {
-			r, err := ev.apply(f, hofArgs(f, o.m[k], k, o), nil, e)
+			r, err := ev.apply(f, hofArgs(f, o.get(k), k, o), nil, e)
 			if err != nil {
 				return nil, err
 			}
@@ -630,12 +630,12 @@ func init() {
 		f := at(a, 1)
 		res := NewObject()
 		for _, k := range o.Keys() {
-			r, err := ev.apply(f, hofArgs(f, o.m[k], k, o), nil, e)
+			r, err := ev.apply(f, hofArgs(f, o.get(k), k, o), nil, e)
 			if err != nil {
 				return nil, err
 			}
 			if boolize(r) {
-				res.Set(k, o.m[k])
+				res.Set(k, o.get(k))
 			}
 		}
 		if res.Len() == 0 {
@@ -852,7 +852,7 @@ func spread(v any) any {
 		res := newSeq()
 		for _, k := range t.Keys() {
 			o := NewObject()
-			o.Set(k, t.m[k])
+			o.Set(k, t.get(k))
 			res.items = append(res.items, o)
 		}
 		return res
@@ -875,7 +875,7 @@ func deepClone(v any) any {
 	case *Object:
 		o := newObjectCap(len(t.keys))
 		for _, k := range t.Keys() {
-			x := t.m[k]
+			x := t.get(k)
 			if x == nil || isFunction(x) {
 				continue
 			}
@@ -1110,20 +1110,20 @@ func (ev *evaluator) matchAll(matcher any, s string, e *env, limit int) ([]match
 		if !ok {
 			return nil, &Error{Code: "T1010", Position: -1}
 		}
-		m, _ := o.m["match"].(string)
-		st, ok1 := o.m["start"].(float64)
-		en, ok2 := o.m["end"].(float64)
+		m, _ := o.get("match").(string)
+		st, ok1 := o.get("start").(float64)
+		en, ok2 := o.get("end").(float64)
 		if !ok1 || !ok2 {
 			return nil, &Error{Code: "T1010", Position: -1}
 		}
 		mr := matchRes{match: m, start: u16ToByte(s, int(st)), end: u16ToByte(s, int(en)), startU16: int(st)}
-		if g, ok := o.m["groups"].(*Array); ok {
+		if g, ok := o.get("groups").(*Array); ok {
 			mr.groups = g.items
 		} else {
 			mr.groups = []any{}
 		}
 		out = append(out, mr)
-		next := o.m["next"]
+		next := o.get("next")
 		if !isFunction(next) {
 			break
 		}

@@ -164,7 +164,7 @@ func writeJSON(sb *strings.Builder, v any, pretty bool, indent string) error {
 		inner := indent + "  "
 		first := true
 		for _, k := range t.Keys() {
-			x := t.m[k]
+			x := t.get(k)
 			if x == nil {
 				continue
 			}

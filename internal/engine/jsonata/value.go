@@ -45,15 +45,16 @@ func (a *Array) push(v any) { a.items = append(a.items, v) }
 // indexes are ordered first in ascending numeric order, as in JavaScript.
 type Object struct {
 	keys   []string
-	m      map[string]any
+	vals   []any
+	idx    map[string]int // built for larger objects
 	hasIdx bool
 }
 
 // NewObject returns an empty ordered object.
-func NewObject() *Object { return &Object{m: map[string]any{}} }
+func NewObject() *Object { return &Object{} }
 
 func newObjectCap(n int) *Object {
-	return &Object{m: make(map[string]any, n), keys: make([]string, 0, n)}
+	return &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
 }
 
 func isIndexKey(k string) bool {
@@ -75,31 +76,73 @@ func isIndexKey(k string) bool {
 	return n < 4294967295
 }
 
-// Set sets a key, keeping the insertion order of the first Set.
-func (o *Object) Set(k string, v any) {
-	if _, ok := o.m[k]; !ok {
-		o.keys = append(o.keys, k)
-		if !o.hasIdx && isIndexKey(k) {
-			o.hasIdx = true
+const objectIndexThreshold = 8
+
+func (o *Object) find(k string) int {
+	if o.idx != nil {
+		if i, ok := o.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, kk := range o.keys {
+		if kk == k {
+			return i
 		}
 	}
-	o.m[k] = v
+	return -1
+}
+
+func (o *Object) get(k string) any {
+	if i := o.find(k); i >= 0 {
+		return o.vals[i]
+	}
+	return nil
+}
+
+// Set sets a key, keeping the insertion order of the first Set.
+func (o *Object) Set(k string, v any) {
+	if i := o.find(k); i >= 0 {
+		o.vals[i] = v
+		return
+	}
+	o.keys = append(o.keys, k)
+	o.vals = append(o.vals, v)
+	if !o.hasIdx && isIndexKey(k) {
+		o.hasIdx = true
+	}
+	if o.idx != nil {
+		o.idx[k] = len(o.keys) - 1
+	} else if len(o.keys) > objectIndexThreshold {
+		o.reindex()
+	}
+}
+
+func (o *Object) reindex() {
+	o.idx = make(map[string]int, len(o.keys))
+	for i, k := range o.keys {
+		o.idx[k] = i
+	}
 }
 
 // Get returns the value of a key.
-func (o *Object) Get(k string) (any, bool) { v, ok := o.m[k]; return v, ok }
+func (o *Object) Get(k string) (any, bool) {
+	if i := o.find(k); i >= 0 {
+		return o.vals[i], true
+	}
+	return nil, false
+}
 
 // Delete removes a key.
 func (o *Object) Delete(k string) {
-	if _, ok := o.m[k]; !ok {
+	i := o.find(k)
+	if i < 0 {
 		return
 	}
-	delete(o.m, k)
-	for i, kk := range o.keys {
-		if kk == k {
-			o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
-			break
-		}
+	o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
+	o.vals = append(o.vals[:i:i], o.vals[i+1:]...)
+	if o.idx != nil {
+		o.reindex()
 	}
 }
 
@@ -130,8 +173,8 @@ func (o *Object) Keys() []string {
 // ToMap converts the object (recursively) into plain Go maps and slices.
 func (o *Object) ToMap() map[string]any {
 	r := make(map[string]any, len(o.keys))
-	for k, v := range o.m {
-		r[k] = plain(v)
+	for i, k := range o.keys {
+		r[k] = plain(o.vals[i])
 	}
 	return r
 }
@@ -161,7 +204,7 @@ func (o *Object) MarshalJSON() ([]byte, error) {
 		kb, _ := json.Marshal(k)
 		b.Write(kb)
 		b.WriteByte(':')
-		vb, err := json.Marshal(o.m[k])
+		vb, err := json.Marshal(o.get(k))
 		if err != nil {
 			return nil, err
 		}
@@ -245,9 +288,21 @@ func decodeOrdered(dec *json.Decoder) (any, error) {
 	return tok, nil
 }
 
+// Prepared is an input value converted once into the evaluator's internal
+// model. Passing it to Evaluate (as input or as a binding value) skips the
+// per-call conversion, which dominates the cost of simple expressions over
+// large inputs. A Prepared value is read-only and safe for concurrent use.
+type Prepared struct{ v any }
+
+// Prepare converts a Go JSON-model value (see the package documentation) for
+// repeated evaluations.
+func Prepare(v any) *Prepared { return &Prepared{v: toInternal(v)} }
+
 // toInternal converts a Go JSON-model value into the evaluator's model.
 func toInternal(v any) any {
 	switch t := v.(type) {
+	case *Prepared:
+		return t.v
 	case nil:
 		return jnull
 	case undefinedType:
@@ -281,15 +336,25 @@ func toInternal(v any) any {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		o := newObjectCap(len(keys))
-		for _, k := range keys {
-			o.Set(k, toInternal(t[k]))
+		vals := make([]any, len(keys))
+		o := &Object{keys: keys, vals: vals}
+		for i, k := range keys {
+			vals[i] = toInternal(t[k])
+			if !o.hasIdx && isIndexKey(k) {
+				o.hasIdx = true
+			}
+		}
+		if len(keys) > objectIndexThreshold {
+			o.reindex()
 		}
 		return o
 	case *Object:
-		o := newObjectCap(len(t.keys))
-		for _, k := range t.keys {
-			o.Set(k, toInternal(t.m[k]))
+		o := &Object{keys: append([]string(nil), t.keys...), vals: make([]any, len(t.vals)), hasIdx: t.hasIdx}
+		for i, v := range t.vals {
+			o.vals[i] = toInternal(v)
+		}
+		if len(o.keys) > objectIndexThreshold {
+			o.reindex()
 		}
 		return o
 	case []string:
@@ -329,7 +394,7 @@ func fromInternal(v any) any {
 	case *Object:
 		o := newObjectCap(len(t.keys))
 		for _, k := range t.Keys() {
-			x := t.m[k]
+			x := t.get(k)
 			if x == nil {
 				continue
 			}
