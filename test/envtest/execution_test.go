@@ -202,3 +202,23 @@ func TestExecutionStatusSubresource(t *testing.T) {
 	got.Status.Phase = "Done"
 	wantInvalid(t, k8sClient.Status().Update(ctx, got), "status.phase", "Unsupported value")
 }
+
+func TestExecutionHistoryWindowIsCapped(t *testing.T) {
+	ctx, ns := setup(t)
+	e := makeExecution(ns, "long").obj()
+	if err := k8sClient.Create(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.NewMicroTime(time.Now())
+	for i := int64(1); i <= kstatesv1alpha1.MaxWindowEvents+1; i++ {
+		e.Status.History.Events = append(e.Status.History.Events,
+			kstatesv1alpha1.HistoryEvent{ID: i, PreviousEventID: i - 1, Timestamp: now, Type: "PassStateEntered", StateName: "A"})
+	}
+	e.Status.History.EventCount = kstatesv1alpha1.MaxWindowEvents + 1
+	wantInvalid(t, k8sClient.Status().Update(ctx, e), "status.history.events", "Too many")
+
+	e.Status.History.Events = e.Status.History.Events[:kstatesv1alpha1.MaxWindowEvents]
+	if err := k8sClient.Status().Update(ctx, e); err != nil {
+		t.Fatalf("a full window (%d events) was rejected: %v", kstatesv1alpha1.MaxWindowEvents, err)
+	}
+}
