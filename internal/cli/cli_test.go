@@ -61,6 +61,7 @@ func TestUsageErrorsExitWithTwo(t *testing.T) {
 		{"run with both inputs", []string{"run", "a", "--input", "{}", "--input-file", "f"}, "not both"},
 		{"run with a test case and no mocks", []string{"run", "a", "--test-case", "x"}, "--test-case needs --mocks"},
 		{"run with invalid input JSON", []string{"run", "a", "--input", "{bad"}, "--input: invalid JSON"},
+		{"run with input JSON that made the parser panic", []string{"run", "a", "--input", `{"000000000": {"00":}, "": "0"`}, "--input: invalid JSON"},
 		{"run with a missing input file", []string{"run", "a", "--input-file", "/nonexistent/in.json"}, "--input-file:"},
 		{"run with an unknown context field", []string{"run", "a", "--context", `{"Execution": {"Nmae": "x"}}`}, "unknown field(s) Execution.Nmae"},
 		{"run with a missing mock file", []string{"run", "a", "--mocks", "/nonexistent/m.json"}, "--mocks:"},

@@ -24,7 +24,7 @@ var contextFields = map[string][]string{
 // fields are an error naming them.
 func parseContext(s string) (engine.ContextOverrides, error) {
 	var o engine.ContextOverrides
-	v, err := value.ParseString(s)
+	v, err := parseJSON([]byte(s))
 	if err != nil {
 		return o, err
 	}

@@ -415,11 +415,11 @@ func toFloat(v any) (float64, bool) {
 func parseJSONOrYAML(data []byte) (any, error) {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		return value.Parse(trimmed)
+		return parseJSON(trimmed)
 	}
 	j, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("invalid YAML: %v", err)
 	}
-	return value.Parse(j)
+	return parseJSON(j)
 }

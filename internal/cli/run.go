@@ -69,7 +69,7 @@ func runRun(env *Env, args []string) int {
 	var input any = map[string]any{}
 	switch {
 	case f.input != "":
-		if input, err = value.ParseString(f.input); err != nil {
+		if input, err = parseJSON([]byte(f.input)); err != nil {
 			return fail("--input: %v", err)
 		}
 	case f.inputFile != "":
@@ -77,7 +77,7 @@ func runRun(env *Env, args []string) int {
 		if err != nil {
 			return fail("--input-file: %v", err)
 		}
-		if input, err = value.Parse(data); err != nil {
+		if input, err = parseJSON(data); err != nil {
 			return fail("--input-file %s: %v", f.inputFile, err)
 		}
 	}
