@@ -23,3 +23,40 @@ func BenchmarkCounterLoop(b *testing.B) {
 	}
 	b.ReportMetric(float64(transitions)/b.Elapsed().Seconds(), "transitions/s")
 }
+
+// BenchmarkInlineMap runs a 2,000-item inline Map with a Pass per item.
+func BenchmarkInlineMap(b *testing.B) {
+	p := compileString(b, `{"StartAt":"M","States":{"M":{"Type":"Map","ItemSelector":{"v.$":"$$.Map.Item.Value","i.$":"$$.Map.Item.Index"},"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"s.$":"States.Format('item {}', $.v)"},"End":true}}},"End":true}}}`)
+	items := make([]any, 2000)
+	for i := range items {
+		items[i] = int64(i)
+	}
+	clock := NewVirtualClock(t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := p.Run(context.Background(), items, RunOptions{Clock: clock})
+		if res.Status != StatusSucceeded {
+			b.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
+		}
+	}
+}
+
+// BenchmarkParametersLargeInput runs a Parameters-heavy Pass over a 50 KB input.
+func BenchmarkParametersLargeInput(b *testing.B) {
+	p := compileString(b, `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"a.$":"$.items[0]","b.$":"$.items[10].name","n.$":"States.ArrayLength($.items)","all.$":"$.items","k":"lit"},"ResultPath":"$.out","End":true}}}`)
+	items := make([]any, 500)
+	for i := range items {
+		items[i] = map[string]any{"name": "item-name-padding-padding", "i": int64(i), "tags": []any{"a", "b", "c"}}
+	}
+	input := map[string]any{"items": items}
+	clock := NewVirtualClock(t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := p.Run(context.Background(), input, RunOptions{Clock: clock})
+		if res.Status != StatusSucceeded {
+			b.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+
+	"github.com/kstates/kstates/internal/engine/jsonpath"
 	"math"
 	"strconv"
 	"strings"
@@ -55,11 +57,14 @@ func (ex *Execution) execParallel(t *Thread) {
 
 // removeChild forgets a finished child.
 func (ex *Execution) removeChild(t, c *Thread) {
+	// Swap-remove: O(1) once found (children mostly finish in order, so
+	// the search is short).
 	for i, x := range t.Children {
 		if x == c {
-			copy(t.Children[i:], t.Children[i+1:])
-			t.Children[len(t.Children)-1] = nil
-			t.Children = t.Children[:len(t.Children)-1]
+			last := len(t.Children) - 1
+			t.Children[i] = t.Children[last]
+			t.Children[last] = nil
+			t.Children = t.Children[:last]
 			break
 		}
 	}
@@ -261,13 +266,16 @@ func (ex *Execution) execMap(t *Thread) {
 	inputs := items
 	if cs.itemSelector != nil || cs.hasBatcher {
 		inputs = make([]any, len(items))
+		var base map[string]any
 		for i, it := range items {
 			if cs.itemSelector == nil {
 				inputs[i] = it
 				continue
 			}
-			isc := ex.newScope(t, eff)
-			isc.Context = ex.mapContext(t, i, it)
+			if base == nil {
+				base = ex.contextObject(t)
+			}
+			isc := &jsonpath.Scope{Input: eff, Vars: t, Context: mapContext(base, i, it)}
 			v, f := ex.evalTemplate(t, cs.itemSelector, isc)
 			if f != nil {
 				ex.fail(t, f)
@@ -339,8 +347,12 @@ func (ex *Execution) execMap(t *Thread) {
 	ex.spawnItems(t)
 }
 
-func (ex *Execution) mapContext(t *Thread, i int, item any) map[string]any {
-	m := ex.contextObject(t)
+// mapContext adds $$.Map.Item to a copy of the Map state's context object.
+func mapContext(base map[string]any, i int, item any) map[string]any {
+	m := make(map[string]any, len(base)+1)
+	for k, v := range base {
+		m[k] = v
+	}
 	m["Map"] = map[string]any{"Item": map[string]any{"Index": int64(i), "Value": item}}
 	return m
 }
