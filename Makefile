@@ -1,5 +1,5 @@
 # kstates Makefile. `make run` runs the sample order workflow offline;
-# `make test` runs every test (unit, conformance).
+# `make test` runs every test (unit, conformance, envtest).
 SHELL := /usr/bin/env bash
 GO ?= go
 BIN := $(CURDIR)/bin
@@ -20,8 +20,8 @@ run: build ## Run the sample workflow offline with mocked tasks.
 	$(BIN)/kstates run examples/order/statemachine.yaml --input-file examples/order/input.json \
 		--mocks examples/order/mocks.json --clock virtual --history
 
-test: fmt-check vet ## Unit tests, conformance.
-	$(GO) test -count=1 ./...
+test: fmt-check vet ## Unit, conformance and envtest tests (the first run on a machine builds kube-apiserver/etcd, ~8-10 min).
+	KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$$(hack/envtest.sh)}" $(GO) test -count=1 ./...
 
 vet:
 	$(GO) vet ./...
