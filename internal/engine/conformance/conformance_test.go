@@ -42,11 +42,12 @@ type testCase struct {
 		Error  *string         `json:"error"`
 		Cause  *string         `json:"cause"`
 	} `json:"expected"`
-	CauseJSON            json.RawMessage `json:"cause_json"`
-	ExpectedHistoryTypes []string        `json:"expected_history_types"`
-	Nondeterministic     bool            `json:"nondeterministic"`
-	StateMachineType     string          `json:"state_machine_type"`
-	Features             []string        `json:"features"`
+	CauseJSON            json.RawMessage  `json:"cause_json"`
+	ExpectedHistoryTypes []string         `json:"expected_history_types"`
+	RecordedEvents       []map[string]any `json:"recorded_events"`
+	Nondeterministic     bool             `json:"nondeterministic"`
+	StateMachineType     string           `json:"state_machine_type"`
+	Features             []string         `json:"features"`
 	Normalisation        struct {
 		Transformers []struct {
 			Type         string `json:"type"`
@@ -62,6 +63,7 @@ type testCase struct {
 
 type outcome struct {
 	pass, strictCause, historyMatch, historyCompared bool
+	eventsCompared, eventsMatch                      bool
 	why                                              string
 }
 
@@ -76,7 +78,7 @@ func TestConformance(t *testing.T) {
 	}
 	type tally struct{ pass, total int }
 	areas := map[string]*tally{}
-	var passed, failed, skipped, strict, histMatch, histTotal int
+	var passed, failed, skipped, strict, histMatch, histTotal, evMatch, evTotal int
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -108,6 +110,12 @@ func TestConformance(t *testing.T) {
 				t.Logf("HISTORY %s", c.Name)
 			}
 		}
+		if o.eventsCompared {
+			evTotal++
+			if o.eventsMatch {
+				evMatch++
+			}
+		}
 		for _, ft := range c.Features {
 			a := areas[ft]
 			if a == nil {
@@ -132,6 +140,7 @@ func TestConformance(t *testing.T) {
 	fmt.Fprintf(&b, "skipped (JSONata, a later issue): %d\n", skipped)
 	fmt.Fprintf(&b, "strict (cause matches too): %d of %d passing\n", strict, passed)
 	fmt.Fprintf(&b, "history types match: %d/%d\n", histMatch, histTotal)
+	fmt.Fprintf(&b, "history events match (ids, links, details; ordered cases): %d/%d\n", evMatch, evTotal)
 	fmt.Fprintf(&b, "conformance: %d passed, %d failed\n", passed, failed)
 	fmt.Print(b.String())
 	if passed < passFloor {
@@ -201,8 +210,23 @@ func runCase(c *testCase) (o outcome) {
 			fmt.Printf("HISTORY %s\n  got  %v\n  want %v\n", c.Name, got, want)
 		}
 	}
+	if o.historyCompared && o.historyMatch && len(c.RecordedEvents) == len(res.History) &&
+		(c.Normalisation.HistoryOrderMayVary == nil || !*c.Normalisation.HistoryOrderMayVary) && !c.Nondeterministic {
+		o.eventsCompared = true
+		o.eventsMatch = true
+		for i, e := range res.History {
+			if why := compareEvent(c, e, c.RecordedEvents[i]); why != "" {
+				o.eventsMatch = false
+				if os.Getenv("KSTATES_CONFORMANCE_VERBOSE") != "" {
+					fmt.Printf("EVENT %s #%d: %s\n", c.Name, i+1, why)
+				}
+				break
+			}
+		}
+	}
 	if res.Status != c.Expected.Status {
-		return outcome{why: fmt.Sprintf("status %s (%s: %s), want %s", res.Status, res.Error, res.Cause, c.Expected.Status), historyCompared: o.historyCompared, historyMatch: o.historyMatch}
+		o.why = fmt.Sprintf("status %s (%s: %s), want %s", res.Status, res.Error, res.Cause, c.Expected.Status)
+		return o
 	}
 	switch res.Status {
 	case engine.StatusSucceeded:
@@ -391,3 +415,86 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// compareEvent compares one engine event with the recorded one: id,
+// previousEventId, type and details. The recorder parsed JSON texts in
+// details into values in some places and not in others, so a JSON text
+// matches either its text or its value.
+func compareEvent(c *testCase, e engine.HistoryEvent, rec map[string]any) string {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err.Error()
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		return err.Error()
+	}
+	for _, k := range []string{"id", "previousEventId", "type"} {
+		if !reflect.DeepEqual(got[k], rec[k]) {
+			return fmt.Sprintf("%s %v, recorded %v", k, got[k], rec[k])
+		}
+	}
+	key := engine.DetailsKey(e.Type)
+	gd, rd := got[key], rec[key]
+	if rd == nil && gd == nil {
+		return ""
+	}
+	if m, ok := gd.(map[string]any); ok {
+		if cause, ok := m["cause"].(string); ok {
+			m["cause"] = normaliseCause(c, cause)
+		}
+	}
+	gn := normalise(c, gd)
+	if !looseEqual(c, gn, rd) {
+		return fmt.Sprintf("%s\n  got      %s\n  recorded %s", key, mustJSON(gn), mustJSON(rd))
+	}
+	return ""
+}
+
+func looseEqual(c *testCase, got, rec any) bool {
+	if reflect.DeepEqual(got, rec) {
+		return true
+	}
+	switch g := got.(type) {
+	case string:
+		var v any
+		if json.Unmarshal([]byte(g), &v) == nil && !isString(v) {
+			if reflect.DeepEqual(v, rec) {
+				return true
+			}
+			nv := normalise(c, v)
+			if reflect.DeepEqual(nv, rec) {
+				return true
+			}
+			if rs, ok := rec.(string); ok {
+				var rv any
+				return json.Unmarshal([]byte(rs), &rv) == nil && reflect.DeepEqual(nv, rv)
+			}
+		}
+	case map[string]any:
+		r, ok := rec.(map[string]any)
+		if !ok || len(r) != len(g) {
+			return false
+		}
+		for k, v := range g {
+			if !looseEqual(c, v, r[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		r, ok := rec.([]any)
+		if !ok || len(r) != len(g) {
+			return false
+		}
+		for i := range g {
+			if !looseEqual(c, g[i], r[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
