@@ -593,8 +593,10 @@ func analyseDateTimePicture(picture string) ([]*dtPart, error) {
 					d.minW = parseW(wm[:dash])
 					d.maxW = parseW(wm[dash+1:])
 				}
-				if len(marker) > 0 {
+				if comma >= 1 {
 					pres = marker[1:comma]
+				} else if len(marker) > 0 {
+					pres = marker[:1] // JavaScript substring(1, 0) swaps its arguments
 				}
 			} else if len(marker) > 0 {
 				pres = marker[1:]

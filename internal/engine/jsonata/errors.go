@@ -135,8 +135,8 @@ func (e *Error) describe() string {
 	}
 	r := strings.NewReplacer(
 		"{{{token}}}", e.Token, "{{token}}", e.Token,
-		"{{value}}", fmt.Sprint(fromInternal(e.Value)), "{{value2}}", fmt.Sprint(fromInternal(e.Value2)),
-		"{{index}}", fmt.Sprint(e.Index), "{{{message}}}", fmt.Sprint(fromInternal(e.Value)))
+		"{{value}}", showValue(e.Value), "{{value2}}", showValue(e.Value2),
+		"{{index}}", fmt.Sprint(e.Index), "{{{message}}}", showValue(e.Value))
 	return r.Replace(tmpl)
 }
 
@@ -145,3 +145,20 @@ func newErr(code string, pos int, token string) *Error {
 }
 
 func errV(code string, value any) *Error { return &Error{Code: code, Value: value, Position: -1} }
+
+func showValue(v any) string {
+	if v == nil {
+		return "undefined"
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	if _, ok := v.(undefinedType); ok {
+		return "undefined"
+	}
+	var sb strings.Builder
+	if err := writeJSON(&sb, toInternal(v), false, ""); err != nil {
+		return fmt.Sprint(v)
+	}
+	return sb.String()
+}

@@ -143,8 +143,19 @@ func (e *Expr) Evaluate(input any, bindings map[string]any, opts ...Option) (res
 	}()
 	res, err := ev.eval(e.ast, in, top)
 	if err != nil {
-		if ee, ok := err.(*Error); ok && ee.Position < 0 {
-			ee.Position = 0
+		if ee, ok := err.(*Error); ok {
+			if ee.Position < 0 {
+				ee.Position = 0
+			}
+			if ee.Message == "" {
+				ee.Message = ee.describe()
+			}
+			if ee.Value != nil {
+				ee.Value = fromInternal(ee.Value)
+			}
+			if ee.Value2 != nil {
+				ee.Value2 = fromInternal(ee.Value2)
+			}
 		}
 		return nil, err
 	}

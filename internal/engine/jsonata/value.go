@@ -371,6 +371,8 @@ func toInternal(v any) any {
 		return &Array{items: items}
 	case func(args ...any) (any, error):
 		return &Builtin{name: "extension", arity: -1, ext: t}
+	case Function:
+		return &Builtin{name: "extension", arity: -1, ext: t}
 	}
 	return v
 }
