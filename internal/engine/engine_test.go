@@ -290,3 +290,39 @@ func TestRunsAreReproducible(t *testing.T) {
 		t.Errorf("history has %d events", len(a.History))
 	}
 }
+
+func TestRunningTasksAfterReload(t *testing.T) {
+	p := compileString(t, `{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+		{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"ra","TimeoutSeconds":30,"End":true}}},
+		{"StartAt":"B","States":{"B":{"Type":"Task","Resource":"rb","End":true}}}]}}}`)
+	ex := p.NewExecution(map[string]any{"x": int64(1)}, ContextOverrides{}, t0)
+	_, all, _ := Step(p, ex, Event{Kind: EventStart}, t0, nil)
+	var actions []Action
+	for _, a := range all {
+		if a.Kind == ActionRunTask {
+			actions = append(actions, a)
+		}
+	}
+	b, err := ex.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := UnmarshalExecution(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, err := loaded.RunningTasks(p)
+	if err != nil || len(running) != 2 || len(actions) != 2 {
+		t.Fatalf("running %v (%v), scheduled %v", running, err, actions)
+	}
+	for i := range running {
+		a, r := actions[i], running[i]
+		if a.Thread != r.Thread || a.Attempt != r.Attempt || a.Task.Resource != r.Task.Resource ||
+			a.Task.Timeout != r.Task.Timeout || !value.Equal(a.Task.Input, r.Task.Input) {
+			t.Errorf("task %d: scheduled %+v, reloaded %+v", i, a.Task, r.Task)
+		}
+	}
+	if got := loaded.CurrentStates(); len(got) != 2 || got[0] != "A" || got[1] != "B" {
+		t.Errorf("current states %v", got)
+	}
+}

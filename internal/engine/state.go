@@ -118,6 +118,7 @@ type Thread struct {
 	Deadline          time.Time `json:"deadline"`
 	HeartbeatDeadline time.Time `json:"heartbeatDeadline"`
 	HeartbeatSeconds  int64     `json:"heartbeatSeconds,omitempty"`
+	TimeoutSeconds    int64     `json:"timeoutSeconds,omitempty"`
 	TaskToken         string    `json:"taskToken,omitempty"`
 
 	// Parallel and Map progress.

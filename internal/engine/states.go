@@ -495,7 +495,7 @@ func (ex *Execution) execTask(t *Thread) {
 	}
 	t.Effective = Value{eff}
 	t.Phase = PhaseTask
-	t.Deadline, t.HeartbeatDeadline, t.HeartbeatSeconds = time.Time{}, time.Time{}, heartbeat
+	t.Deadline, t.HeartbeatDeadline, t.HeartbeatSeconds, t.TimeoutSeconds = time.Time{}, time.Time{}, heartbeat, timeout
 	if timeout > 0 {
 		t.Deadline = ex.now.Add(time.Duration(timeout) * time.Second)
 	}
