@@ -225,12 +225,53 @@ func (p *parser) walkTemplate(n *node, loc string) {
 				p.expr(v, vloc, k, v.str)
 				continue
 			}
+			if v.kind == kString && looksDynamic(v.str) {
+				p.warn(v, vloc, CodeNoDollar, fmt.Sprintf("The value of '%s' looks like a JSONPath or an intrinsic function, but the field name does not end in '.$', so it is used as a literal string", k))
+			}
 			p.walkTemplate(v, vloc)
 		}
 	case kArray:
 		for i, v := range n.vals {
 			p.walkTemplate(v, fmt.Sprintf("%s/%d", loc, i))
 		}
+	}
+}
+
+// looksDynamic reports whether a literal string looks like a path or an
+// intrinsic function call (the cue for AWS's NO_DOLLAR/NO_PATH warnings).
+func looksDynamic(s string) bool {
+	for _, prefix := range []string{"$.", "$[", "$$.", "$$["} {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return strings.HasPrefix(s, "States.") && strings.Contains(s, "(") && strings.HasSuffix(s, ")")
+}
+
+// hasDynamicKey reports whether a value holds an object key ending in ".$".
+func hasDynamicKey(n *node) bool {
+	for i, k := range n.keys {
+		if strings.HasSuffix(k, ".$") {
+			return true
+		}
+		if hasDynamicKey(n.vals[i]) {
+			return true
+		}
+	}
+	if n.kind == kArray {
+		for _, v := range n.vals {
+			if hasDynamicKey(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// noPath warns about a literal field whose value looks like a path.
+func (p *parser) noPath(n *node, loc, field, ql string) {
+	if ql != QueryLanguageJSONata && n.kind == kString && looksDynamic(n.str) {
+		p.warn(n, loc, CodeNoPath, fmt.Sprintf("The value of '%s' looks like a path, but the field name does not end in 'Path', so it is used as a literal string", field))
 	}
 }
 

@@ -182,6 +182,8 @@ func (p *parser) operand(v *node, loc, op string) any {
 	case opString, opTimestamp:
 		if v.kind != kString {
 			p.typeErr(v, loc, op, kString)
+		} else {
+			p.noPath(v, loc, op, QueryLanguageJSONPath)
 		}
 	case opNumber:
 		if v.kind != kNumber {

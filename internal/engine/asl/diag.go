@@ -8,15 +8,19 @@ import (
 // Diagnostic codes. Most are AWS's (ValidateStateMachineDefinition); the
 // ones marked "kstates" are this project's own.
 const (
-	CodeInvalidJSON          = "INVALID_JSON_DESCRIPTION"
-	CodeMissingDescription   = "MISSING_DESCRIPTION"
-	CodeSchema               = "SCHEMA_VALIDATION_FAILED"
-	CodeMissingEndState      = "MISSING_END_STATE"
-	CodeDuplicateStateName   = "DUPLICATE_STATE_NAME"
-	CodeInvalidStateName     = "INVALID_STATE_NAME"
-	CodeMissingTransition    = "MISSING_TRANSITION_TARGET"
-	CodeUnreachableState     = "UNREACHABLE_STATE"
-	CodeInvalidResource      = "INVALID_RESOURCE"
+	CodeInvalidJSON        = "INVALID_JSON_DESCRIPTION"
+	CodeMissingDescription = "MISSING_DESCRIPTION"
+	CodeSchema             = "SCHEMA_VALIDATION_FAILED"
+	CodeMissingEndState    = "MISSING_END_STATE"
+	CodeDuplicateStateName = "DUPLICATE_STATE_NAME"
+	CodeInvalidStateName   = "INVALID_STATE_NAME"
+	CodeMissingTransition  = "MISSING_TRANSITION_TARGET"
+	CodeUnreachableState   = "UNREACHABLE_STATE"
+	CodeInvalidResource    = "INVALID_RESOURCE"
+	// Warnings (AWS's).
+	CodeNoDollar             = "NO_DOLLAR"
+	CodeNoPath               = "NO_PATH"
+	CodePassResultIsStatic   = "PASS_RESULT_IS_STATIC"
 	CodeDefinitionTooLarge   = "DEFINITION_TOO_LARGE" // kstates: over AWS's 1 MiB limit
 	CodeDefinitionTooDeep    = "DEFINITION_TOO_DEEP"  // kstates: nesting over MaxNestingDepth
 	CodeInvalidPath          = "INVALID_JSON_PATH"    // kstates: malformed path, reference path or intrinsic
@@ -58,6 +62,10 @@ func (p *parser) errorAt(n *node, loc, code, msg string) {
 		pos = n.pos
 	}
 	p.report(pos, loc, code, SeverityError, msg)
+}
+
+func (p *parser) warn(n *node, loc, code, msg string) {
+	p.report(n.pos, loc, code, SeverityWarning, msg)
 }
 
 func (p *parser) schema(n *node, loc, msg string) { p.errorAt(n, loc, CodeSchema, msg) }

@@ -140,6 +140,9 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 			st.ResultSelector = p.jsonPathTemplate(v, vloc, key, false)
 		case "Result":
 			st.Result = Optional[any]{Set: true, Null: v.kind == kNull, Value: v.toAny()}
+			if (v.kind == kString && looksDynamic(v.str)) || hasDynamicKey(v) {
+				p.warn(v, vloc, CodePassResultIsStatic, "The Result of a Pass state is static: paths and intrinsic functions in it are not evaluated (use Parameters)")
+			}
 		case "Arguments":
 			st.Arguments = p.jsonataTemplate(v, vloc, key, false)
 		case "Output":
@@ -208,6 +211,7 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 				if ql == QueryLanguageJSONata {
 					p.walkJSONata(v, vloc)
 				}
+				p.noPath(v, vloc, key, ql)
 			}
 			if key == "Error" {
 				st.Error = o

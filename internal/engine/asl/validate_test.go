@@ -21,7 +21,10 @@ func TestValidationRules(t *testing.T) {
 		reason string
 		doc    string
 		typ    string
-		want   []want // nil: the definition is valid
+		want   []want // nil: the definition is valid, with no diagnostics
+		// warningsOnly: the wanted diagnostics are warnings; the definition
+		// stays valid.
+		warningsOnly bool
 	}{
 		{reason: "a one-state Pass machine is valid",
 			doc: machine("A", `"A":{"Type":"Pass","End":true}`)},
@@ -348,6 +351,21 @@ func TestValidationRules(t *testing.T) {
 		{reason: "paths, templates and Assign in a JSONPath machine are valid",
 			doc: machine("A", `"A":{"Type":"Pass","InputPath":"$.a","Parameters":{"x.$":"$.b","y.$":"States.Array($.c, 1)","z":[{"w.$":"$$.Execution.Id"}]},"ResultPath":"$.r","OutputPath":null,"Assign":{"v.$":"$.r","n":1},"End":true}`)},
 
+		// Warnings.
+		{reason: "a path-looking literal in Parameters is a NO_DOLLAR warning",
+			doc:          machine("A", `"A":{"Type":"Pass","Parameters":{"x":"$.a","y":"States.UUID()","z":"$ 5"},"End":true}`),
+			want:         []want{{CodeNoDollar, "/States/A/Parameters/x", "does not end in '.$'"}, {CodeNoDollar, "/States/A/Parameters/y", "literal string"}},
+			warningsOnly: true},
+		{reason: "a path-looking Pass Result is static",
+			doc:  machine("A", `"A":{"Type":"Pass","Result":{"v.$":"$.a"},"End":true}`),
+			want: []want{{CodePassResultIsStatic, "/States/A/Result", "static"}}, warningsOnly: true},
+		{reason: "a path-looking Fail Error is a NO_PATH warning",
+			doc:  machine("F", `"F":{"Type":"Fail","Error":"$.error"}`),
+			want: []want{{CodeNoPath, "/States/F/Error", "does not end in 'Path'"}}, warningsOnly: true},
+		{reason: "a path-looking StringEquals operand is a NO_PATH warning",
+			doc:  machine("C", `"C":{"Type":"Choice","Choices":[{"Variable":"$.a","StringEquals":"$.b","Next":"D"}],"Default":"D"},"D":{"Type":"Succeed"}`),
+			want: []want{{CodeNoPath, "/States/C/Choices/0/StringEquals", "Path"}}, warningsOnly: true},
+
 		// Query languages.
 		{reason: "a state may not downgrade a JSONata machine to JSONPath",
 			doc:  `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","QueryLanguage":"JSONPath","Output":{"a":1},"End":true}}}`,
@@ -416,8 +434,8 @@ func TestValidationRules(t *testing.T) {
 				}
 				last = found
 			}
-			if !HasErrors(diags) {
-				t.Errorf("want at least one ERROR, got %+v", diags)
+			if HasErrors(diags) == tc.warningsOnly {
+				t.Errorf("want HasErrors = %v, got %+v", !tc.warningsOnly, diags)
 			}
 		})
 	}

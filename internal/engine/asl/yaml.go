@@ -9,9 +9,10 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// maxYAMLNodes bounds the nodes a YAML document may expand to through
-// aliases (a "billion laughs" document would otherwise explode).
-const maxYAMLNodes = 1 << 20
+// maxAliasValues bounds the values that aliases may expand to (a "billion
+// laughs" document would otherwise explode). Without aliases the 1 MiB size
+// limit bounds the document.
+const maxAliasValues = 10000
 
 // decodeYAML decodes a YAML document into a node tree, keeping mapping keys in
 // document order. It uses yaml.v3 (YAML 1.2 scalars): unlike YAML 1.1 (and
@@ -36,7 +37,9 @@ func decodeYAML(data []byte) (*node, error) {
 }
 
 type yamlConverter struct {
-	seq int
+	seq     int
+	inAlias int // depth of alias expansion
+	aliased int // values produced by alias expansion
 }
 
 func (c *yamlConverter) convert(y *yaml.Node, depth int) (*node, error) {
@@ -44,8 +47,11 @@ func (c *yamlConverter) convert(y *yaml.Node, depth int) (*node, error) {
 		return nil, &syntaxError{code: CodeDefinitionTooDeep, msg: fmt.Sprintf("The definition nests mappings and sequences more than %d levels deep (line %d)", MaxNestingDepth, y.Line)}
 	}
 	c.seq++
-	if c.seq > maxYAMLNodes {
-		return nil, &syntaxError{code: CodeDefinitionTooLarge, msg: fmt.Sprintf("The YAML document expands to more than %d values (through aliases?)", maxYAMLNodes)}
+	if c.inAlias > 0 {
+		c.aliased++
+		if c.aliased > maxAliasValues {
+			return nil, &syntaxError{code: CodeDefinitionTooLarge, msg: fmt.Sprintf("The YAML aliases expand to more than %d values", maxAliasValues)}
+		}
 	}
 	n := &node{pos: c.seq}
 	switch y.Kind {
@@ -53,7 +59,9 @@ func (c *yamlConverter) convert(y *yaml.Node, depth int) (*node, error) {
 		if y.Alias == nil {
 			return nil, c.errorf(y, "unknown alias")
 		}
+		c.inAlias++
 		a, err := c.convert(y.Alias, depth+1)
+		c.inAlias--
 		if err != nil {
 			return nil, err
 		}
