@@ -59,7 +59,13 @@ func WithFunction(name string, fn Function, signature ...string) Option {
 		}
 		b := &Builtin{name: name, arity: -1, ext: fn}
 		if len(signature) > 0 && signature[0] != "" {
-			if s, err := parseSignature(signature[0]); err == nil {
+			s, err := parseSignature(signature[0])
+			if err != nil {
+				// an invalid signature makes every call fail with the signature error
+				b.ext = func(...any) (any, error) {
+					return nil, &Error{Code: err.Code, Position: -1, Value: signature[0], Message: "invalid signature for $" + name + ": " + signature[0]}
+				}
+			} else {
 				b.sig = s
 				b.arity = len(s.params)
 			}

@@ -194,3 +194,22 @@ func TestConcurrentEvaluate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestRegexDialect(t *testing.T) {
+	cases := []struct{ expr, want string }{
+		{`$replace("caf\u00e9", /\u00e9/, "e")`, `"cafe"`},
+		{`$match("a1b22", /[0-9]+/).match`, `["1","22"]`},
+		{`$split("a, b,c", /,\s*/)`, `["a","b","c"]`},
+		{`$contains("Hello", /hello/i)`, `true`},
+	}
+	for _, c := range cases {
+		got, err := eval(t, c.expr, nil)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if s := jsonOf(t, got); s != c.want {
+			t.Errorf("%s = %s, want %s", c.expr, s, c.want)
+		}
+	}
+}

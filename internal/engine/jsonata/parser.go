@@ -261,7 +261,7 @@ type regexLit struct {
 
 // compileJSRegex translates a JavaScript regular expression to Go RE2 syntax where possible.
 func compileJSRegex(pattern, flags string) (*regexp.Regexp, error) {
-	p := pattern
+	p := translateJSRegex(pattern)
 	pre := ""
 	if strings.Contains(flags, "i") {
 		pre += "i"
@@ -273,6 +273,49 @@ func compileJSRegex(pattern, flags string) (*regexp.Regexp, error) {
 		p = "(?" + pre + ")" + p
 	}
 	return regexp.Compile(p)
+}
+
+// translateJSRegex rewrites the JavaScript-only escapes \uXXXX and \u{X...}
+// into RE2's \x{...}; the rest of the syntax is shared by both engines.
+func translateJSRegex(p string) string {
+	if !strings.Contains(p, `\u`) {
+		return p
+	}
+	var sb strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '\\' && i+1 < len(p) {
+			if p[i+1] == 'u' {
+				if i+6 <= len(p) && isHex4(p[i+2:i+6]) {
+					sb.WriteString(`\x{` + p[i+2:i+6] + `}`)
+					i += 5
+					continue
+				}
+				if i+2 < len(p) && p[i+2] == '{' {
+					if end := strings.IndexByte(p[i:], '}'); end > 0 {
+						sb.WriteString(`\x` + p[i+2:i+end+1])
+						i += end
+						continue
+					}
+				}
+			}
+			sb.WriteByte(p[i])
+			sb.WriteByte(p[i+1])
+			i++
+			continue
+		}
+		sb.WriteByte(p[i])
+	}
+	return sb.String()
+}
+
+func isHex4(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+			return false
+		}
+	}
+	return len(s) == 4
 }
 
 // ---------------------------------------------------------------- AST
