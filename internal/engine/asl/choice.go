@@ -69,6 +69,7 @@ func (p *parser) rule(n *node, loc, ql string, top bool) (*ChoiceRule, []edge) {
 	r := &ChoiceRule{Pointer: loc}
 	var edges []edge
 	var ops []string
+	fieldErrs := 0 // unknown or other-language fields: the operator may be among them
 	jsonata := ql == QueryLanguageJSONata
 	for i, key := range n.keys {
 		v, vloc := n.vals[i], ptr(loc, key)
@@ -86,6 +87,7 @@ func (p *parser) rule(n *node, loc, ql string, top bool) (*ChoiceRule, []edge) {
 		}
 		if (jsonata && (isOp || isLogic || key == "Variable")) || (!jsonata && (key == "Condition" || key == "Output")) {
 			p.modeErr(v, loc, key, ql)
+			fieldErrs++
 			continue
 		}
 		switch {
@@ -146,20 +148,23 @@ func (p *parser) rule(n *node, loc, ql string, top bool) (*ChoiceRule, []edge) {
 			r.Not = sub
 		default:
 			p.unsupported(v, loc, key)
+			fieldErrs++
 		}
 	}
 	if top && n.get("Next") == nil {
 		p.schema(n, loc, "These fields are required: [Next]")
 	}
 	if jsonata {
-		if n.get("Condition") == nil {
+		if n.get("Condition") == nil && fieldErrs == 0 {
 			p.schema(n, loc, "These fields are required: [Condition]")
 		}
 		return r, edges
 	}
 	switch {
 	case len(ops) == 0:
-		p.schema(n, loc, "The Choice rule has no comparison operator (StringEquals, NumericLessThan, IsPresent, And, Or, Not, ...)")
+		if fieldErrs == 0 {
+			p.schema(n, loc, "The Choice rule has no comparison operator (StringEquals, NumericLessThan, IsPresent, And, Or, Not, ...)")
+		}
 	case len(ops) > 1:
 		p.schema(n, loc, fmt.Sprintf("The Choice rule has more than one operator: %s", strings.Join(ops, ", ")))
 	default:

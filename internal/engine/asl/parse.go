@@ -85,15 +85,18 @@ func ParseValue(v any, opts Options) (*Definition, []Diagnostic) {
 
 // parser accumulates diagnostics while building a Definition.
 type parser struct {
-	opts    Options
-	diags   []posDiag
-	names   map[string]string // state name -> pointer of its first declaration
+	opts  Options
+	diags []posDiag
+	names map[string]string // state name -> pointer of its first declaration
+	// broken holds states whose type or transition could not be read: they
+	// might be terminal, so MISSING_END_STATE is not reported because of them.
+	broken  map[*State]bool
 	topQL   string
 	express bool
 }
 
 func newParser(opts Options) *parser {
-	return &parser{opts: opts, names: map[string]string{}}
+	return &parser{opts: opts, names: map[string]string{}, broken: map[*State]bool{}}
 }
 
 func (p *parser) final() []Diagnostic {
@@ -252,7 +255,7 @@ func (p *parser) checkGraph(def *Definition, n *node, sc scope, edges []edge) {
 	}
 	terminal := false
 	for _, st := range def.States {
-		if st.End || st.Type == TypeSucceed || st.Type == TypeFail {
+		if st.End || st.Type == TypeSucceed || st.Type == TypeFail || p.broken[st] {
 			terminal = true
 			break
 		}
@@ -264,6 +267,9 @@ func (p *parser) checkGraph(def *Definition, n *node, sc scope, edges []edge) {
 			p.diags = append(p.diags, posDiag{pos: math.MaxInt, d: Diagnostic{Code: CodeMissingEndState, Location: "", Message: "Workflow has no terminal state", Severity: SeverityError}})
 		}
 		return
+	}
+	if startNode := n.get("StartAt"); startNode == nil || startNode.kind != kString {
+		return // no start to walk from (reported already)
 	}
 	seen := make(map[string]bool, len(def.States))
 	var queue []string

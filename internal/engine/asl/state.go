@@ -64,6 +64,7 @@ var stateFields = map[string]map[string]mode{
 func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State, []edge) {
 	st := &State{Name: name, Pointer: loc, QueryLanguage: scopeQL}
 	if n.kind != kObject {
+		p.broken[st] = true
 		p.schema(n, loc, fmt.Sprintf("Expected value of type object for state %q, got %s", name, n.kind))
 		return st, nil
 	}
@@ -71,16 +72,19 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 	tn := n.get("Type")
 	if tn == nil {
 		p.schema(n, loc, "These fields are required: [Type]")
-		return st, nil
+		p.broken[st] = true
+		return st, untypedEdges(st, n, loc)
 	}
 	if s, ok := p.str(tn, ptr(loc, "Type"), "Type"); ok {
 		if stateFields[s] == nil {
 			p.schema(tn, ptr(loc, "Type"), fmt.Sprintf("Unknown state type %q: expected Pass, Task, Choice, Wait, Succeed, Fail, Parallel or Map", s))
-			return st, nil
+			p.broken[st] = true
+			return st, untypedEdges(st, n, loc)
 		}
 		st.Type = s
 	} else {
-		return st, nil
+		p.broken[st] = true
+		return st, untypedEdges(st, n, loc)
 	}
 	downgraded := false
 	if qn := n.get("QueryLanguage"); qn != nil {
@@ -223,7 +227,7 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 		case "CausePath":
 			st.CausePath = p.pathOrIntrinsic(v, vloc, key)
 		case "Branches":
-			st.Branches = p.branches(v, vloc, ql)
+			st.Branches = p.branches(v, vloc)
 		case "ItemProcessor", "Iterator":
 			if st.ItemProcessor != nil {
 				p.schema(v, vloc, "A Map state may have only one of \"ItemProcessor\" and \"Iterator\"")
@@ -277,6 +281,16 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 	return st, edges
 }
 
+// untypedEdges keeps the Next of a state whose type is unknown, so that the
+// states it leads to are not also reported unreachable.
+func untypedEdges(st *State, n *node, loc string) []edge {
+	if v := n.get("Next"); v != nil && v.kind == kString {
+		st.Next = v.str
+		return []edge{{target: v.str, loc: ptr(loc, "Next"), n: v}}
+	}
+	return nil
+}
+
 // stateRules checks required fields and fields that exclude each other.
 func (p *parser) stateRules(st *State, n *node, loc string, endNode *node) {
 	allowed := stateFields[st.Type]
@@ -287,7 +301,11 @@ func (p *parser) stateRules(st *State, n *node, loc string, endNode *node) {
 			p.schema(n, loc, "A state may not have both \"Next\" and \"End\": true")
 		case !hasNext && !hasEnd:
 			p.schema(n, loc, "These fields are required: [Next or End]")
+			p.broken[st] = true
+		case !hasNext && hasEnd && endNode == nil:
+			p.broken[st] = true // End of the wrong type (reported)
 		case !hasNext && endNode != nil && !st.End:
+			p.broken[st] = true
 			p.schema(endNode, ptr(loc, "End"), "\"End\" must be true when \"Next\" is absent")
 		}
 	}
@@ -377,7 +395,7 @@ func (p *parser) percentage(n *node, loc, ql string) Optional[any] {
 	return Optional[any]{Set: true, Value: numberValue(n.str)}
 }
 
-func (p *parser) branches(n *node, loc, ql string) []*Definition {
+func (p *parser) branches(n *node, loc string) []*Definition {
 	if n.kind != kArray {
 		p.typeErr(n, loc, "Branches", kArray)
 		return nil

@@ -25,6 +25,8 @@ func TestValidationRules(t *testing.T) {
 		// warningsOnly: the wanted diagnostics are warnings; the definition
 		// stays valid.
 		warningsOnly bool
+		// exact: the wanted diagnostics are all there are.
+		exact bool
 	}{
 		{reason: "a one-state Pass machine is valid",
 			doc: machine("A", `"A":{"Type":"Pass","End":true}`)},
@@ -51,19 +53,22 @@ func TestValidationRules(t *testing.T) {
 			want: []want{{CodeSchema, "/TimeoutSeconds", "Minimum value is 1"}}},
 		{reason: "StartAt must be a string",
 			doc:  `{"StartAt":5,"States":{"A":{"Type":"Pass","End":true}}}`,
-			want: []want{{CodeSchema, "/StartAt", "Expected value of type [STRING]"}}},
+			want: []want{{CodeSchema, "/StartAt", "Expected value of type [STRING]"}}, exact: true},
 		{reason: "an empty States object is rejected",
 			doc:  `{"StartAt":"A","States":{}}`,
 			want: []want{{CodeSchema, "/States", "at least one state"}}},
 		{reason: "a state without Type is rejected",
 			doc:  machine("A", `"A":{"End":true}`),
-			want: []want{{CodeSchema, "/States/A", "These fields are required: [Type]"}}},
+			want: []want{{CodeSchema, "/States/A", "These fields are required: [Type]"}}, exact: true},
 		{reason: "an unknown state type is rejected at Type",
 			doc:  machine("A", `"A":{"Type":"Sleep","End":true}`),
-			want: []want{{CodeSchema, "/States/A/Type", "Unknown state type \"Sleep\""}}},
+			want: []want{{CodeSchema, "/States/A/Type", "Unknown state type \"Sleep\""}}, exact: true},
+		{reason: "a state of unknown type still leads to its Next (no unreachable cascade)",
+			doc:  machine("A", `"A":{"Type":"Sleep","Next":"B"},"B":{"Type":"Succeed"}`),
+			want: []want{{CodeSchema, "/States/A/Type", "Unknown state type"}}, exact: true},
 		{reason: "a field of another state type is rejected at the state",
 			doc:  machine("A", `"A":{"Type":"Pass","Resource":"x","End":true}`),
-			want: []want{{CodeSchema, "/States/A", "Field 'Resource' is not supported"}}},
+			want: []want{{CodeSchema, "/States/A", "Field 'Resource' is not supported"}}, exact: true},
 		{reason: "TimeoutSeconds is not a Map field",
 			doc:  machine("M", `"M":{"Type":"Map","TimeoutSeconds":5,"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}`),
 			want: []want{{CodeSchema, "/States/M", "Field 'TimeoutSeconds' is not supported"}}},
@@ -72,16 +77,16 @@ func TestValidationRules(t *testing.T) {
 			want: []want{{CodeSchema, "/States/X", "Field 'Catch' is not supported"}}},
 		{reason: "a state needs Next or End",
 			doc:  machine("A", `"A":{"Type":"Pass"}`),
-			want: []want{{CodeSchema, "/States/A", "These fields are required: [Next or End]"}}},
+			want: []want{{CodeSchema, "/States/A", "These fields are required: [Next or End]"}}, exact: true},
 		{reason: "a state may not have both Next and End",
 			doc:  machine("A", `"A":{"Type":"Pass","Next":"B","End":true},"B":{"Type":"Succeed"}`),
 			want: []want{{CodeSchema, "/States/A", "both \"Next\" and \"End\""}}},
 		{reason: "End false without Next is rejected",
-			doc:  machine("A", `"A":{"Type":"Pass","End":false},"B":{"Type":"Succeed"}`),
-			want: []want{{CodeSchema, "/States/A/End", "must be true"}}},
+			doc:  machine("A", `"A":{"Type":"Pass","End":false}`),
+			want: []want{{CodeSchema, "/States/A/End", "must be true"}}, exact: true},
 		{reason: "End must be a boolean",
 			doc:  machine("A", `"A":{"Type":"Pass","End":"yes"}`),
-			want: []want{{CodeSchema, "/States/A/End", "Expected value of type [BOOLEAN]"}}},
+			want: []want{{CodeSchema, "/States/A/End", "Expected value of type [BOOLEAN]"}}, exact: true},
 		{reason: "Choice states take no Next",
 			doc:  machine("C", `"C":{"Type":"Choice","Next":"D","Choices":[{"Variable":"$.x","IsPresent":true,"Next":"D"}]},"D":{"Type":"Succeed"}`),
 			want: []want{{CodeSchema, "/States/C", "Field 'Next' is not supported"}}},
@@ -142,13 +147,13 @@ func TestValidationRules(t *testing.T) {
 			want: []want{{CodeSchema, "/States/C/Choices", "at least one rule"}}},
 		{reason: "a Choice rule with no operator is rejected",
 			doc:  machine("C", `"C":{"Type":"Choice","Choices":[{"Next":"D"}]},"D":{"Type":"Succeed"}`),
-			want: []want{{CodeSchema, "/States/C/Choices/0", "no comparison operator"}}},
+			want: []want{{CodeSchema, "/States/C/Choices/0", "no comparison operator"}}, exact: true},
 		{reason: "an unknown Choice operator is rejected at the rule",
 			doc:  machine("C", `"C":{"Type":"Choice","Choices":[{"Variable":"$.x","StringEqualz":"a","Next":"D"}]},"D":{"Type":"Succeed"}`),
-			want: []want{{CodeSchema, "/States/C/Choices/0", "Field 'StringEqualz' is not supported"}}},
+			want: []want{{CodeSchema, "/States/C/Choices/0", "Field 'StringEqualz' is not supported"}}, exact: true},
 		{reason: "two operators in one Choice rule are rejected",
 			doc:  machine("C", `"C":{"Type":"Choice","Choices":[{"Variable":"$.x","StringEquals":"a","IsPresent":true,"Next":"D"}]},"D":{"Type":"Succeed"}`),
-			want: []want{{CodeSchema, "/States/C/Choices/0", "more than one operator: StringEquals, IsPresent"}}},
+			want: []want{{CodeSchema, "/States/C/Choices/0", "more than one operator: StringEquals, IsPresent"}}, exact: true},
 		{reason: "a comparison needs a Variable",
 			doc:  machine("C", `"C":{"Type":"Choice","Choices":[{"NumericEquals":1,"Next":"D"}]},"D":{"Type":"Succeed"}`),
 			want: []want{{CodeSchema, "/States/C/Choices/0", "These fields are required: [Variable]"}}},
@@ -387,7 +392,7 @@ func TestValidationRules(t *testing.T) {
 			want: []want{{CodeSchema, "/States/C/Choices/0", "field 'Variable' is only supported for the 'JSONPath' QueryLanguage"}}},
 		{reason: "Condition is a JSONata-only Choice rule field",
 			doc:  machine("C", `"C":{"Type":"Choice","Choices":[{"Condition":true,"Next":"D"}]},"D":{"Type":"Succeed"}`),
-			want: []want{{CodeSchema, "/States/C/Choices/0", "field 'Condition' is only supported for the 'JSONata' QueryLanguage"}}},
+			want: []want{{CodeSchema, "/States/C/Choices/0", "field 'Condition' is only supported for the 'JSONata' QueryLanguage"}}, exact: true},
 		{reason: "a JSONata expression must close its delimiters",
 			doc:  `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":{"a":"{% $states.input"},"End":true}}}`,
 			want: []want{{CodeInvalidJSONataSyntax, "/States/A/Output/a", "{% expression %}"}}},
@@ -433,6 +438,9 @@ func TestValidationRules(t *testing.T) {
 					t.Errorf("want %s at %q after the previous expected diagnostic; got %+v", w.code, w.loc, diags)
 				}
 				last = found
+			}
+			if tc.exact && len(diags) != len(tc.want) {
+				t.Errorf("want exactly %d diagnostics, got %+v", len(tc.want), diags)
 			}
 			if HasErrors(diags) == tc.warningsOnly {
 				t.Errorf("want HasErrors = %v, got %+v", !tc.warningsOnly, diags)
