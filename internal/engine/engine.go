@@ -95,6 +95,9 @@ type RunOptions struct {
 	Int63n func(n int64) int64
 	// NoHistory turns history recording off (it is on by default).
 	NoHistory bool
+	// MaxHistoryEvents bounds the history (events are counted even when
+	// not recorded): 0 means AWS's limit of 25,000, a negative value none.
+	MaxHistoryEvents int64
 }
 
 // Result is the outcome of a run.

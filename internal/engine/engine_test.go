@@ -326,3 +326,18 @@ func TestRunningTasksAfterReload(t *testing.T) {
 		t.Errorf("current states %v", got)
 	}
 }
+
+func TestHistoryLimitEndsEndlessLoops(t *testing.T) {
+	p := compileString(t, `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$","StringEquals":"","Next":"C"}],"Default":"Y"},"Y":{"Type":"Succeed"}}}`)
+	res, _ := runVirtual(t, p, `""`, nil)
+	if res.Status != StatusFailed || res.Error != ErrRuntime || len(res.History) != MaxHistoryEvents {
+		t.Fatalf("an endless loop must fail at %d events: %s %s %q after %d events", MaxHistoryEvents, res.Status, res.Error, res.Cause, len(res.History))
+	}
+	if last := res.History[len(res.History)-1]; last.Type != "ExecutionFailed" || last.ID != MaxHistoryEvents {
+		t.Errorf("last event %s #%d", last.Type, last.ID)
+	}
+	res = p.Run(context.Background(), "", RunOptions{Clock: NewVirtualClock(t0), MaxHistoryEvents: 100, NoHistory: true})
+	if res.Status != StatusFailed || !strings.Contains(res.Cause, "(100)") {
+		t.Errorf("MaxHistoryEvents 100: %s %q", res.Status, res.Cause)
+	}
+}

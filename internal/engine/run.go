@@ -82,7 +82,7 @@ func (p *Program) Run(ctx context.Context, input any, opts RunOptions) *Result {
 	if clock == nil {
 		clock = RealClock{}
 	}
-	env := &Env{UUID: opts.UUID, Int63n: opts.Int63n, NoHistory: opts.NoHistory}
+	env := &Env{UUID: opts.UUID, Int63n: opts.Int63n, NoHistory: opts.NoHistory, MaxEvents: opts.MaxHistoryEvents}
 	ex := p.NewExecution(input, opts.Context, clock.Now())
 	ex.keepEvents = true
 	done := make(chan taskDone, 16)

@@ -188,6 +188,7 @@ type Execution struct {
 	// keepEvents makes Step append to events instead of restarting it (the
 	// in-memory runner keeps the whole history there).
 	keepEvents bool
+	finishing  bool
 	entered    []StateEnteredDetails
 	exited     []StateExitedDetails
 	// scratch details when history is off
@@ -207,6 +208,10 @@ type Env struct {
 	Int63n func(n int64) int64
 	// NoHistory turns history recording off.
 	NoHistory bool
+	// MaxEvents bounds the history: an execution that would record more
+	// events fails with States.Runtime, as on AWS. 0 means AWS's 25,000;
+	// a negative value means no limit.
+	MaxEvents int64
 	// MaxTransitions, when positive, stops a Step after that many states
 	// were entered; the Step then returns an ActionContinue and the next
 	// Step (EventContinue) goes on. The Kubernetes controller uses 1 to

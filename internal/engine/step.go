@@ -218,6 +218,17 @@ func (ex *Execution) emit(t *Thread, typ string, details any) int64 {
 	if t != nil && t.Quiet {
 		return 0
 	}
+	if !ex.finishing {
+		if ex.Status != StatusRunning {
+			return 0 // nothing is recorded after the end
+		}
+		if max := ex.maxEvents(); max > 0 && ex.LastEventID >= max-1 {
+			// The last id is ExecutionFailed's.
+			ex.cancelTasks(ex.Root)
+			ex.finish(StatusFailed, nil, ErrRuntime, fmt.Sprintf("The execution reached the maximum number of history events (%d).", max))
+			return 0
+		}
+	}
 	ex.LastEventID++
 	id := ex.LastEventID
 	var prev int64
@@ -397,6 +408,8 @@ func (ex *Execution) finish(status string, output any, errName, cause string) {
 		return
 	}
 	ex.Status = status
+	ex.finishing = true
+	defer func() { ex.finishing = false }()
 	ex.StopTime = ex.now
 	switch status {
 	case StatusSucceeded:
@@ -440,4 +453,17 @@ func (ex *Execution) int63n(n int64) int64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return int64(binary.LittleEndian.Uint64(b[:])>>1) % n
+}
+
+// MaxHistoryEvents is AWS's limit on the events of one execution.
+const MaxHistoryEvents = 25000
+
+func (ex *Execution) maxEvents() int64 {
+	switch {
+	case ex.env.MaxEvents < 0:
+		return 0
+	case ex.env.MaxEvents == 0:
+		return MaxHistoryEvents
+	}
+	return ex.env.MaxEvents
 }
