@@ -144,7 +144,10 @@ func (ev *evaluator) eval(n *node, input any, e *env) (any, error) {
 			}
 		}
 	case "block":
-		frame := newEnv(e)
+		frame := e
+		if n.needsFrame {
+			frame = newEnv(e)
+		}
 		for _, x := range n.expressions {
 			result, err = ev.eval(x, input, frame)
 			if err != nil {
@@ -1116,7 +1119,8 @@ type sortKey struct {
 func (ev *evaluator) evalSort(n *node, input *Array, e *env) (*Array, error) {
 	isTuple := input.tupleStream
 	m := len(input.items)
-	keys := make([][]any, m)
+	nt := len(n.terms)
+	flat := make([]any, m*nt)
 	for i, item := range input.items {
 		ctx := item
 		fe := e
@@ -1125,7 +1129,6 @@ func (ev *evaluator) evalSort(n *node, input *Array, e *env) (*Array, error) {
 			ctx = tm["@"]
 			fe = frameFromTuple(e, tm)
 		}
-		keys[i] = make([]any, len(n.terms))
 		for j, t := range n.terms {
 			v, err := ev.eval(t.expr, ctx, fe)
 			if err != nil {
@@ -1136,7 +1139,7 @@ func (ev *evaluator) evalSort(n *node, input *Array, e *env) (*Array, error) {
 			default:
 				return nil, &Error{Code: "T2008", Position: n.pos, Value: v}
 			}
-			keys[i][j] = v
+			flat[i*nt+j] = v
 		}
 	}
 	idx := make([]int, m)
@@ -1146,7 +1149,7 @@ func (ev *evaluator) evalSort(n *node, input *Array, e *env) (*Array, error) {
 	var sortErr error
 	cmp := func(a, b int) int {
 		for j, t := range n.terms {
-			aa, bb := keys[a][j], keys[b][j]
+			aa, bb := flat[a*nt+j], flat[b*nt+j]
 			c := 0
 			if aa == nil {
 				if bb == nil {

@@ -374,6 +374,69 @@ type node struct {
 	expr          *node // filter stage expression
 	nextFunction  string
 	errNode       bool
+	needsFrame    bool // block: binds variables (or may, through $eval) in its own frame
+}
+
+// children returns the sub-expressions of n evaluated in n's scope (lambda
+// bodies and nested blocks have their own frames and are still returned; the
+// caller decides whether to descend).
+func (n *node) children() []*node {
+	var c []*node
+	add := func(xs ...*node) {
+		for _, x := range xs {
+			if x != nil {
+				c = append(c, x)
+			}
+		}
+	}
+	add(n.lhs, n.rhs, n.expression, n.procedure, n.condition, n.then, n.els, n.pattern, n.update, n.del, n.expr, n.body)
+	add(n.expressions...)
+	add(n.steps...)
+	add(n.arguments...)
+	add(n.predicate...)
+	add(n.stages...)
+	for _, p := range n.pairs {
+		add(p[0], p[1])
+	}
+	if n.group != nil {
+		for _, p := range n.group.pairs {
+			add(p[0], p[1])
+		}
+	}
+	for _, t := range n.terms {
+		add(t.expr)
+	}
+	return c
+}
+
+// markFrames sets needsFrame on every block whose own scope contains a
+// variable binding or a reference to $eval (which can bind in the caller's
+// scope). Blocks without it share their parent's frame, saving an allocation
+// per evaluation.
+func markFrames(n *node) {
+	if n.typ == "block" {
+		n.needsFrame = scopeBinds(n)
+	}
+	for _, c := range n.children() {
+		markFrames(c)
+	}
+}
+
+func scopeBinds(n *node) bool {
+	for _, c := range n.children() {
+		switch {
+		case c.typ == "bind":
+			return true
+		case c.typ == "variable" && c.value == "eval":
+			return true
+		case c.typ == "block" || c.typ == "lambda":
+			continue
+		}
+		if scopeBinds(c) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *node) str() string {
@@ -1055,5 +1118,6 @@ func parse(src string) (ast *node, err error) {
 	if e.typ == "parent" || e.hasSeeking {
 		p.fail(&Error{Code: "S0217", Position: e.pos, Token: e.typ})
 	}
+	markFrames(e)
 	return e, nil
 }
