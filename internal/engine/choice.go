@@ -240,7 +240,7 @@ func evalChoice(c *cchoice, sc *jsonpath.Scope) (bool, error) {
 		return present == want, nil
 	}
 	if !present {
-		return false, err
+		return false, invalidChoicePath(c.variable.String())
 	}
 	if c.op >= opIsNull {
 		want, _ := c.operand.(bool)
@@ -268,7 +268,7 @@ func evalChoice(c *cchoice, sc *jsonpath.Scope) (bool, error) {
 	if c.opPath != nil {
 		operand, err = c.opPath.Get(sc)
 		if err != nil {
-			return false, err
+			return false, invalidChoicePath(c.opPath.String())
 		}
 		if c.op >= opTimestampEquals && c.op <= opTimestampGreaterThanEquals {
 			s, ok := operand.(string)
@@ -379,4 +379,9 @@ func toFloat(v any) (float64, bool) {
 		return t, true
 	}
 	return 0, false
+}
+
+// invalidChoicePath is AWS's error for a rule whose path selects nothing.
+func invalidChoicePath(p string) error {
+	return fmt.Errorf("Invalid path '%s': The choice state's condition path references an invalid value.", p)
 }
