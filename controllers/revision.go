@@ -1,0 +1,79 @@
+package controllers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"sigs.k8s.io/yaml"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/engine/value"
+)
+
+// definitionText returns the definition as the user wrote it: the inline object (JSON, as the
+// API server stores it) or the definitionString text.
+func definitionText(spec *kstatesv1alpha1.StateMachineSpec) []byte {
+	if spec.Definition != nil && len(spec.Definition.Raw) > 0 {
+		return spec.Definition.Raw
+	}
+	return []byte(spec.DefinitionString)
+}
+
+// canonicalDefinition converts a valid definition (JSON or YAML text) into canonical JSON:
+// compact, object keys sorted, numbers kept exactly. Revisions store this text, so two
+// spellings of one document (YAML and JSON, other key order or spacing) are one revision.
+func canonicalDefinition(text []byte) (string, error) {
+	data := text
+	v, err := value.Parse(data)
+	if err != nil {
+		// Not JSON: YAML (asl.Parse accepted it already).
+		data, err = yaml.YAMLToJSON(text)
+		if err != nil {
+			return "", fmt.Errorf("converting the YAML definition to JSON: %w", err)
+		}
+		if v, err = value.Parse(data); err != nil {
+			return "", fmt.Errorf("reading the converted definition: %w", err)
+		}
+	}
+	return value.MarshalString(v), nil
+}
+
+// revisionContent is everything in a StateMachine's spec that changes how an execution runs.
+// Its canonical JSON is what the revision hash covers.
+type revisionContent struct {
+	Definition         string                           `json:"definition"`
+	Type               kstatesv1alpha1.StateMachineType `json:"type"`
+	Bindings           []kstatesv1alpha1.TaskBinding    `json:"bindings,omitempty"`
+	ServiceAccountName string                           `json:"serviceAccountName,omitempty"`
+	TaskDefaults       *kstatesv1alpha1.TaskPodDefaults `json:"taskDefaults,omitempty"`
+}
+
+// newRevisionSpec builds the StateMachineRevision spec (without its sequence) for the given
+// canonical definition, and its hash.
+func newRevisionSpec(sm *kstatesv1alpha1.StateMachine, canonical string) (kstatesv1alpha1.StateMachineRevisionSpec, error) {
+	typ := sm.Spec.Type
+	if typ == "" {
+		typ = kstatesv1alpha1.StateMachineTypeStandard
+	}
+	c := revisionContent{
+		Definition: canonical, Type: typ, Bindings: sm.Spec.Bindings,
+		ServiceAccountName: sm.Spec.ServiceAccountName, TaskDefaults: sm.Spec.TaskDefaults,
+	}
+	// encoding/json writes struct fields in order and map keys sorted: canonical.
+	b, err := json.Marshal(c)
+	if err != nil {
+		return kstatesv1alpha1.StateMachineRevisionSpec{}, err
+	}
+	sum := sha256.Sum256(b)
+	return kstatesv1alpha1.StateMachineRevisionSpec{
+		StateMachineName:   sm.Name,
+		Hash:               hex.EncodeToString(sum[:]),
+		Definition:         canonical,
+		Type:               typ,
+		Bindings:           sm.Spec.Bindings,
+		ServiceAccountName: sm.Spec.ServiceAccountName,
+		TaskDefaults:       sm.Spec.TaskDefaults,
+	}, nil
+}

@@ -1,0 +1,93 @@
+package podtask
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kstates/kstates/internal/engine/value"
+)
+
+// Error names of task failures that are not the container's own.
+const ErrTaskFailed = "States.TaskFailed"
+
+// Result is the outcome of a finished task pod.
+type Result struct {
+	// Output is the task's output (value model) when Error is empty.
+	Output any
+	// Error and Cause are a named error ({"Error","Cause"} with a non-zero exit) or
+	// States.TaskFailed.
+	Error string
+	Cause string
+	// Duration is how long the container ran, when the pod says.
+	Duration time.Duration
+}
+
+// Finished reads a task pod as a kubelet left it. It returns nil while the task runs.
+func Finished(pod *corev1.Pod) *Result {
+	for i := range pod.Status.ContainerStatuses {
+		cs := &pod.Status.ContainerStatuses[i]
+		if cs.Name != ContainerName || cs.State.Terminated == nil {
+			continue
+		}
+		term := cs.State.Terminated
+		r := fromTermination(term.ExitCode, term.Message, term.Reason)
+		if !term.StartedAt.IsZero() && !term.FinishedAt.IsZero() {
+			r.Duration = term.FinishedAt.Sub(term.StartedAt.Time)
+		}
+		return r
+	}
+	switch pod.Status.Phase {
+	case corev1.PodFailed:
+		cause := "the task pod failed"
+		if pod.Status.Reason != "" || pod.Status.Message != "" {
+			cause += ": " + strings.TrimSpace(pod.Status.Reason+" "+pod.Status.Message)
+		}
+		return &Result{Error: ErrTaskFailed, Cause: cause}
+	case corev1.PodSucceeded:
+		return &Result{Error: ErrTaskFailed, Cause: "the task pod succeeded without a status for its container " + ContainerName}
+	}
+	return nil
+}
+
+// fromTermination applies the contract to a terminated container.
+func fromTermination(code int32, message, reason string) *Result {
+	msg := strings.TrimSpace(message)
+	if code == 0 {
+		if msg == "" {
+			return &Result{Output: map[string]any{}}
+		}
+		v, err := value.ParseString(msg)
+		if err != nil {
+			return &Result{Error: ErrTaskFailed, Cause: fmt.Sprintf("the task exited 0 but its termination message (%s) is not JSON: %v", TerminationMessagePath, err)}
+		}
+		return &Result{Output: v}
+	}
+	if msg != "" {
+		if v, err := value.ParseString(msg); err == nil {
+			if obj, ok := v.(map[string]any); ok {
+				if name, ok := obj["Error"].(string); ok && name != "" {
+					cause := ""
+					switch c := obj["Cause"].(type) {
+					case nil:
+					case string:
+						cause = c
+					default:
+						cause = value.MarshalString(c)
+					}
+					return &Result{Error: name, Cause: cause}
+				}
+			}
+		}
+	}
+	cause := fmt.Sprintf("the task container exited with code %d", code)
+	if reason != "" && reason != "Error" {
+		cause += " (" + reason + ")"
+	}
+	if msg != "" {
+		cause += ": " + msg
+	}
+	return &Result{Error: ErrTaskFailed, Cause: cause}
+}
