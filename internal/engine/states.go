@@ -503,7 +503,7 @@ func (ex *Execution) execTask(t *Thread) {
 		t.HeartbeatDeadline = ex.now.Add(time.Duration(heartbeat) * time.Second)
 	}
 	rt, rn := resourceParts(cs.resource)
-	ex.emit(t, "TaskScheduled", &TaskScheduledDetails{ResourceType: rt, Resource: rn, Region: "local", Parameters: eff, TimeoutInSeconds: timeout, HeartbeatInSeconds: heartbeat})
+	ex.emit(t, "TaskScheduled", &TaskScheduledDetails{ResourceType: rt, Resource: rn, Region: ex.region(), Parameters: eff, TimeoutInSeconds: timeout, HeartbeatInSeconds: heartbeat})
 	ex.emit(t, "TaskStarted", &TaskDetails{ResourceType: rt, Resource: rn})
 	req := &TaskRequest{
 		StateName: cs.name, Resource: cs.resource, Input: eff, Attempt: t.Attempt, TaskToken: t.TaskToken,
@@ -557,4 +557,13 @@ func (ex *Execution) exitedDetails() *StateExitedDetails {
 	d := &ex.exited[0]
 	ex.exited = ex.exited[1:]
 	return d
+}
+
+// region is the region of the execution's ARN ("local" when it has none).
+func (ex *Execution) region() string {
+	parts := strings.SplitN(ex.Context.ExecutionID, ":", 5)
+	if len(parts) == 5 && parts[0] == "arn" && parts[3] != "" {
+		return parts[3]
+	}
+	return "local"
 }
