@@ -123,15 +123,6 @@ func (p *parser) queryLanguage(n *node, loc string) string {
 	return QueryLanguageJSONata
 }
 
-// optString reads a string field that may also be JSON null.
-func (p *parser) optString(n *node, loc, field string) Optional[string] {
-	if n.kind == kNull {
-		return Optional[string]{Set: true, Null: true}
-	}
-	s, _ := p.str(n, loc, field)
-	return Optional[string]{Set: true, Value: s}
-}
-
 // path reads and compiles a path field (InputPath, ItemsPath, *Path, ...).
 // nullable allows JSON null.
 func (p *parser) path(n *node, loc, field string, nullable bool) Optional[string] {
