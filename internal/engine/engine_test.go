@@ -134,8 +134,8 @@ func TestAbortStopsTheExecutionAndCancelsTasks(t *testing.T) {
 	if ex.Status != StatusAborted || ex.Error != "UserStop" || ex.Cause != "stopped by test" {
 		t.Fatalf("status %s %s %s", ex.Status, ex.Error, ex.Cause)
 	}
-	if len(events) != 1 || events[0].Type != "ExecutionAborted" {
-		t.Errorf("want ExecutionAborted, got %v", eventTypes(events))
+	if got := eventTypes(events); len(got) != 2 || got[0] != "TaskStateAborted" || got[1] != "ExecutionAborted" {
+		t.Errorf("want TaskStateAborted, ExecutionAborted; got %v", got)
 	}
 	if len(actions) != 1 || actions[0].Kind != ActionCancelTask || actions[0].Thread != run.Thread {
 		t.Errorf("want the running task cancelled, got %+v", actions)
@@ -155,8 +155,8 @@ func TestRunAbortsWhenContextIsCancelled(t *testing.T) {
 	if res.Status != StatusAborted {
 		t.Fatalf("status %s, want ABORTED", res.Status)
 	}
-	if last := res.History[len(res.History)-1]; last.Type != "ExecutionAborted" {
-		t.Errorf("last event %s", last.Type)
+	if got := eventTypes(res.History); len(got) != 4 || got[2] != "WaitStateAborted" || got[3] != "ExecutionAborted" {
+		t.Errorf("history %v", got)
 	}
 }
 
@@ -339,5 +339,24 @@ func TestHistoryLimitEndsEndlessLoops(t *testing.T) {
 	res = p.Run(context.Background(), "", RunOptions{Clock: NewVirtualClock(t0), MaxHistoryEvents: 100, NoHistory: true})
 	if res.Status != StatusFailed || !strings.Contains(res.Cause, "(100)") {
 		t.Errorf("MaxHistoryEvents 100: %s %q", res.Status, res.Cause)
+	}
+}
+
+func TestAbortInsideAMap(t *testing.T) {
+	p := compileString(t, `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","End":true}}},"End":true}}}`)
+	ex := p.NewExecution([]any{int64(1), int64(2)}, ContextOverrides{}, t0)
+	if _, _, err := Step(p, ex, Event{Kind: EventStart}, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	events, actions, err := Step(p, ex, Event{Kind: EventAbort}, t0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"TaskStateAborted", "MapIterationAborted", "TaskStateAborted", "MapIterationAborted", "MapStateAborted", "ExecutionAborted"}
+	if got := eventTypes(events); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	if len(actions) != 2 || actions[0].Kind != ActionCancelTask || actions[1].Kind != ActionCancelTask {
+		t.Errorf("want both tasks cancelled, got %+v", actions)
 	}
 }

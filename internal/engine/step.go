@@ -286,6 +286,7 @@ func (ex *Execution) apply(ev Event) {
 		ex.fireTimers()
 	case EventAbort:
 		ex.cancelTasks(ex.Root)
+		ex.abortThread(ex.Root)
 		ex.finish(StatusAborted, nil, ev.Error, ev.Cause)
 	}
 }
@@ -466,4 +467,22 @@ func (ex *Execution) maxEvents() int64 {
 		return MaxHistoryEvents
 	}
 	return ex.env.MaxEvents
+}
+
+// abortThread records that t's current state (and those of its branches
+// and iterations, innermost first) was aborted: "<Type>StateAborted", and
+// MapIterationAborted for the iterations of a Map.
+func (ex *Execution) abortThread(t *Thread) {
+	for _, c := range t.Children {
+		ex.abortThread(c)
+		if t.cs != nil && t.cs.kind == kMap && c.Phase != PhaseDone {
+			ex.emitFrom(t, c, "MapIterationAborted", &MapIterationDetails{Name: t.State, Index: c.Index})
+		}
+	}
+	switch t.Phase {
+	case PhaseWait, PhaseTask, PhaseRetry, PhaseChildren:
+		if t.cs != nil {
+			ex.emit(t, typeNames[t.cs.kind]+"StateAborted", nil)
+		}
+	}
 }
