@@ -93,15 +93,15 @@ type Thread struct {
 	State string `json:"state"`
 	Phase Phase  `json:"phase"`
 	// Input is the current state's raw input.
-	Input Value `json:"input"`
+	Input Value `json:"input,omitzero"`
 	// Effective is the task's effective input, a Wait's output, or a Map's
 	// items.
-	Effective Value `json:"effective,omitempty"`
+	Effective Value `json:"effective,omitzero"`
 	// Vars are the variables this thread's scope declares.
 	Vars Vars `json:"vars,omitempty"`
 
 	EnteredEventID int64     `json:"enteredEventId,omitempty"`
-	EnteredTime    time.Time `json:"enteredTime"`
+	EnteredTime    time.Time `json:"enteredTime,omitzero"`
 	// LastEventID links the thread's next event (previousEventId).
 	LastEventID int64 `json:"lastEventId"`
 	// Retries counts the attempts used per retrier of the current state;
@@ -115,15 +115,15 @@ type Thread struct {
 	// on AWS) record no events in the parent's history.
 	Quiet bool `json:"quiet,omitempty"`
 	// Deadline is the Wait end, the retry time or the task timeout.
-	Deadline          time.Time `json:"deadline"`
-	HeartbeatDeadline time.Time `json:"heartbeatDeadline"`
+	Deadline          time.Time `json:"deadline,omitzero"`
+	HeartbeatDeadline time.Time `json:"heartbeatDeadline,omitzero"`
 	HeartbeatSeconds  int64     `json:"heartbeatSeconds,omitempty"`
 	TimeoutSeconds    int64     `json:"timeoutSeconds,omitempty"`
 	TaskToken         string    `json:"taskToken,omitempty"`
 
 	// Parallel and Map progress.
 	Children []*Thread `json:"children,omitempty"`
-	Results  Value     `json:"results,omitempty"`
+	Results  Value     `json:"results,omitzero"`
 	NextItem int       `json:"nextItem,omitempty"`
 	Total    int       `json:"total,omitempty"`
 	Finished int       `json:"finished,omitempty"`
@@ -133,7 +133,7 @@ type Thread struct {
 	TolPct   float64   `json:"toleratedPercentage,omitempty"`
 
 	// Outcome (PhaseDone).
-	Output Value  `json:"output,omitempty"`
+	Output Value  `json:"output,omitzero"`
 	Error  string `json:"error,omitempty"`
 	Cause  string `json:"cause,omitempty"`
 	Failed bool   `json:"failed,omitempty"`
@@ -158,15 +158,15 @@ type ExecContext struct {
 // it in place; the controller stores it as JSON between steps.
 type Execution struct {
 	Status string `json:"status"`
-	Output Value  `json:"output,omitempty"`
+	Output Value  `json:"output,omitzero"`
 	Error  string `json:"error,omitempty"`
 	Cause  string `json:"cause,omitempty"`
 
-	Input     Value     `json:"input"`
-	StartTime time.Time `json:"startTime"`
-	StopTime  time.Time `json:"stopTime"`
+	Input     Value     `json:"input,omitzero"`
+	StartTime time.Time `json:"startTime,omitzero"`
+	StopTime  time.Time `json:"stopTime,omitzero"`
 	// Deadline is the execution timeout (zero when none).
-	Deadline time.Time   `json:"deadline"`
+	Deadline time.Time   `json:"deadline,omitzero"`
 	Context  ExecContext `json:"context"`
 	// LastEventID is the id of the last history event.
 	LastEventID int64 `json:"lastEventId"`
