@@ -15,6 +15,35 @@ import (
 type jsonReader struct {
 	data []byte
 	i    int
+	// Allocation helpers: nodes come from slabs; object members and array
+	// elements are gathered on shared stacks and copied out at exact size;
+	// object keys are interned (a definition repeats "Type", "Next"...).
+	slab   []node
+	keys   []string
+	vals   []*node
+	intern map[string]string
+}
+
+func (r *jsonReader) newNode(k kind, pos int) *node {
+	if len(r.slab) == 0 {
+		r.slab = make([]node, 128)
+	}
+	n := &r.slab[0]
+	r.slab = r.slab[1:]
+	n.kind, n.pos = k, pos
+	return n
+}
+
+func (r *jsonReader) key(b []byte) string {
+	if s, ok := r.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if r.intern == nil {
+		r.intern = make(map[string]string)
+	}
+	r.intern[s] = s
+	return s
 }
 
 type jsonErr struct {
@@ -87,15 +116,19 @@ func (r *jsonReader) value(depth int) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &node{kind: kString, pos: pos, str: s}, nil
+		n := r.newNode(kString, pos)
+		n.str = s
+		return n, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return r.number(pos)
 	case c == 't':
-		return r.literal(pos, "true", &node{kind: kBool, pos: pos, b: true})
+		n := r.newNode(kBool, pos)
+		n.b = true
+		return r.literal(pos, "true", n)
 	case c == 'f':
-		return r.literal(pos, "false", &node{kind: kBool, pos: pos})
+		return r.literal(pos, "false", r.newNode(kBool, pos))
 	case c == 'n':
-		return r.literal(pos, "null", &node{kind: kNull, pos: pos})
+		return r.literal(pos, "null", r.newNode(kNull, pos))
 	}
 	return nil, r.fail("unexpected character %s looking for the beginning of a value", r.describe())
 }
@@ -109,13 +142,15 @@ func (r *jsonReader) literal(pos int, word string, n *node) (*node, error) {
 }
 
 func (r *jsonReader) object(pos, depth int) (*node, error) {
-	n := &node{kind: kObject, pos: pos}
+	n := r.newNode(kObject, pos)
 	r.i++ // {
 	r.space()
 	if r.i < len(r.data) && r.data[r.i] == '}' {
 		r.i++
 		return n, nil
 	}
+	kbase, vbase := len(r.keys), len(r.vals)
+	defer func() { r.keys, r.vals = r.keys[:kbase], r.vals[:vbase] }()
 	for {
 		r.space()
 		if r.i >= len(r.data) {
@@ -124,7 +159,7 @@ func (r *jsonReader) object(pos, depth int) (*node, error) {
 		if r.data[r.i] != '"' {
 			return nil, r.fail("unexpected character %s looking for an object key", r.describe())
 		}
-		k, err := r.str()
+		k, err := r.keyString()
 		if err != nil {
 			return nil, err
 		}
@@ -137,8 +172,8 @@ func (r *jsonReader) object(pos, depth int) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.keys = append(n.keys, k)
-		n.vals = append(n.vals, v)
+		r.keys = append(r.keys, k)
+		r.vals = append(r.vals, v)
 		r.space()
 		if r.i >= len(r.data) {
 			return nil, r.fail("unexpected end of input")
@@ -148,6 +183,8 @@ func (r *jsonReader) object(pos, depth int) (*node, error) {
 			r.i++
 		case '}':
 			r.i++
+			n.keys = append([]string(nil), r.keys[kbase:]...)
+			n.vals = append([]*node(nil), r.vals[vbase:]...)
 			return n, nil
 		default:
 			return nil, r.fail("unexpected %s after object value, expected ',' or '}'", r.describe())
@@ -155,20 +192,42 @@ func (r *jsonReader) object(pos, depth int) (*node, error) {
 	}
 }
 
+// keyString reads an object key: interned when it has no escapes.
+func (r *jsonReader) keyString() (string, error) {
+	d := r.data
+	for i := r.i + 1; i < len(d); i++ {
+		c := d[i]
+		if c == '"' {
+			b := d[r.i+1 : i]
+			if !utf8.Valid(b) {
+				break
+			}
+			r.i = i + 1
+			return r.key(b), nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+	}
+	return r.str()
+}
+
 func (r *jsonReader) array(pos, depth int) (*node, error) {
-	n := &node{kind: kArray, pos: pos}
+	n := r.newNode(kArray, pos)
 	r.i++ // [
 	r.space()
 	if r.i < len(r.data) && r.data[r.i] == ']' {
 		r.i++
 		return n, nil
 	}
+	base := len(r.vals)
+	defer func() { r.vals = r.vals[:base] }()
 	for {
 		v, err := r.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		n.vals = append(n.vals, v)
+		r.vals = append(r.vals, v)
 		r.space()
 		if r.i >= len(r.data) {
 			return nil, r.fail("unexpected end of input")
@@ -178,6 +237,7 @@ func (r *jsonReader) array(pos, depth int) (*node, error) {
 			r.i++
 		case ']':
 			r.i++
+			n.vals = append([]*node(nil), r.vals[base:]...)
 			return n, nil
 		default:
 			return nil, r.fail("unexpected %s after array element, expected ',' or ']'", r.describe())
@@ -227,7 +287,9 @@ func (r *jsonReader) number(pos int) (*node, error) {
 		return nil, r.fail("number %s is out of range", text)
 	}
 	r.i = i
-	return &node{kind: kNumber, pos: pos, str: text}, nil
+	n := r.newNode(kNumber, pos)
+	n.str = text
+	return n, nil
 }
 
 // str reads a string literal starting at the opening quote.

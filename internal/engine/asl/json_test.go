@@ -15,6 +15,7 @@ func TestJSONReaderAgreesWithEncodingJSON(t *testing.T) {
 		`[0, -0, 1, -12, 3.25, -1e3, 2E-2, 1.5e+2, 9223372036854775807, 9223372036854775808, 1e308]`,
 		`{"nested":[{"x":[[],{}]},null,true,false]}`,
 		` { "spaced" : [ 1 , 2 ] } `,
+		`{"a":[{"b":1,"c":[{"d":[1,{"e":2,"f":[]}],"g":{}}]},[[{"h":[{"i":0}]}]]],"j":{"k":[3,{"l":4}]}}`,
 		`"just a string"`,
 	}
 	for _, doc := range docs {
