@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,10 +46,9 @@ func FuzzRun(f *testing.F) {
 		if err != nil {
 			in = map[string]any{}
 		}
-		calls := 0
+		var calls atomic.Int64
 		h := TaskHandlerFunc(func(ctx context.Context, req *TaskRequest) (any, error) {
-			calls++
-			if calls%3 == 0 {
+			if calls.Add(1)%3 == 0 {
 				return nil, &Error{Name: "Fuzz", Cause: "third call"}
 			}
 			return req.Input, nil
