@@ -44,8 +44,6 @@ func (l *lexer) at(i int) rune {
 	return l.path[i]
 }
 
-var numRegex = regexp.MustCompile(`^-?(0|([1-9][0-9]*))(\.[0-9]+)?([Ee][-+]?[0-9]+)?`)
-
 func (l *lexer) next(prefix bool) (*token, error) {
 	n := len(l.path)
 	if l.pos >= n {
@@ -153,11 +151,10 @@ func (l *lexer) next(prefix bool) (*token, error) {
 		}
 		return nil, newErr("S0101", l.pos, "")
 	}
-	rest := string(l.path[l.pos:])
-	if m := numRegex.FindString(rest); m != "" {
+	if m := l.scanNumber(); m != "" {
 		f, err := strconv.ParseFloat(m, 64)
 		if err == nil {
-			l.pos += len([]rune(m))
+			l.pos += len(m)
 			return mk("number", f), nil
 		}
 		return nil, &Error{Code: "S0102", Position: l.pos, Token: m}
@@ -208,6 +205,44 @@ func (l *lexer) next(prefix bool) (*token, error) {
 		}
 		i++
 	}
+}
+
+// scanNumber matches /^-?(0|([1-9][0-9]*))(\.[0-9]+)?([Ee][-+]?[0-9]+)?/ at the
+// current position and returns the matched text ("" when there is no number).
+func (l *lexer) scanNumber() string {
+	i := l.pos
+	digit := func(j int) bool { c := l.at(j); return c >= '0' && c <= '9' }
+	if l.at(i) == '-' {
+		i++
+	}
+	if l.at(i) == '0' {
+		i++
+	} else if digit(i) {
+		for digit(i) {
+			i++
+		}
+	} else {
+		return ""
+	}
+	if l.at(i) == '.' && digit(i+1) {
+		i++
+		for digit(i) {
+			i++
+		}
+	}
+	if c := l.at(i); c == 'e' || c == 'E' {
+		j := i + 1
+		if l.at(j) == '+' || l.at(j) == '-' {
+			j++
+		}
+		if digit(j) {
+			for digit(j) {
+				j++
+			}
+			i = j
+		}
+	}
+	return string(l.path[l.pos:i])
 }
 
 func (l *lexer) scanRegex() (*regexLit, error) {
