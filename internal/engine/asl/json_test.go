@@ -91,3 +91,29 @@ func TestLoneSurrogatesBecomeReplacementCharacters(t *testing.T) {
 		t.Errorf("got %q", n.str)
 	}
 }
+
+// FuzzJSONReader checks the reader against encoding/json: both accept the
+// same documents (bar the reader's depth limit and its refusal of invalid
+// UTF-8, which encoding/json replaces) and decode them to the same values.
+func FuzzJSONReader(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":"c\u00e9"}],"d":-1.5e3}`, `[]`, `"x"`, `{"a":01}`, `[1,]`, `{"\ud83d":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := decodeJSON(data)
+		valid := json.Valid(data)
+		if err == nil {
+			if !valid {
+				t.Fatalf("reader accepts what encoding/json rejects: %q", data)
+			}
+			var want any
+			if json.Unmarshal(data, &want) == nil && !reflect.DeepEqual(normalise(n.toAny()), normalise(want)) {
+				t.Fatalf("%q: got %#v, want %#v", data, n.toAny(), want)
+			}
+			return
+		}
+		if valid && !strings.Contains(err.Error(), "deep") && !strings.Contains(err.Error(), "UTF-8") && !strings.Contains(err.Error(), "out of range") {
+			t.Fatalf("reader rejects valid JSON %q: %v", data, err)
+		}
+	})
+}
