@@ -10,11 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Exit codes.
@@ -26,7 +28,12 @@ const (
 	// ExitUsage: bad flags or arguments, unreadable files, an invalid
 	// definition given to run.
 	ExitUsage = 2
+	// ExitInterrupted: a signal stopped a command that did not end by itself.
+	ExitInterrupted = 130
 )
+
+// interruptGrace is how long a cancelled command may take to end.
+const interruptGrace = 2 * time.Second
 
 // Env is what a command runs with.
 type Env struct {
@@ -55,8 +62,25 @@ func register(c *Command) { commands[c.Name] = c }
 // Main runs the CLI with argv (argv[0] is the program path) and returns the
 // exit code.
 func Main(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The first SIGINT/SIGTERM cancels the run (the execution ends ABORTED);
+	// if it has not ended a grace period later, or on a second signal, exit.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		cancel()
+		select {
+		case <-sigs:
+		case <-time.After(interruptGrace):
+		}
+		fmt.Fprintln(stderr, "kstates: interrupted")
+		os.Exit(ExitInterrupted)
+	}()
 	prog := "kstates"
 	if len(argv) > 0 {
 		if base := filepath.Base(argv[0]); strings.HasPrefix(base, "kubectl-") {
