@@ -1,7 +1,6 @@
 // Command manager runs the kstates operator: a controller-runtime manager with the kstates.io
-// scheme, a Prometheus metrics endpoint and health probes. The StateMachine and Execution
-// reconcilers register with it in controllers/ (issue 4); until then it serves only the
-// endpoints.
+// scheme, the StateMachine and Execution reconcilers (controllers/), a Prometheus metrics
+// endpoint (with the kstates_* metrics of internal/metrics) and health probes.
 package main
 
 import (
@@ -12,12 +11,14 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/controllers"
 )
 
 // leaderElectionID names the Lease the manager replicas compete for.
@@ -38,6 +39,8 @@ type options struct {
 	metricsSecure bool
 	probeAddr     string
 	leaderElect   bool
+	// executionWorkers is how many executions are reconciled at once.
+	executionWorkers int
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) (options, zap.Options, error) {
@@ -49,6 +52,8 @@ func parseFlags(fs *flag.FlagSet, args []string) (options, zap.Options, error) {
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false,
 		"elect a leader so that only one replica reconciles at a time")
+	fs.IntVar(&o.executionWorkers, "execution-workers", 8,
+		"how many executions are reconciled concurrently")
 	zo := zap.Options{}
 	zo.BindFlags(fs)
 	err := fs.Parse(args)
@@ -74,9 +79,20 @@ func main() {
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
+		Controller:                    config.Controller{GroupKindConcurrency: map[string]int{"Execution.kstates.io": o.executionWorkers}},
 	})
 	if err != nil {
 		log.Error(err, "creating the manager")
+		os.Exit(1)
+	}
+	if err := (&controllers.StateMachineReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "setting up the StateMachine controller")
+		os.Exit(1)
+	}
+	if err := (&controllers.ExecutionReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("kstates-execution"),
+	}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "setting up the Execution controller")
 		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -31,10 +31,10 @@ func TestFlags(t *testing.T) {
 		want   options
 	}{
 		{"defaults serve secure metrics on :8443 without leader election", nil,
-			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081"}},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8}},
 		{"flags override the defaults",
 			[]string{"--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:9090", "--leader-elect"},
-			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true}},
+			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true, executionWorkers: 8}},
 	}
 	for _, c := range cases {
 		got, _, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), c.args)

@@ -1,0 +1,242 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/engine"
+)
+
+// Field indexes of Executions.
+const (
+	indexStateMachineName = "spec.stateMachineName"
+)
+
+// ExecutionReconciler advances STANDARD executions one state transition per reconcile, each
+// committed to the Execution's status before the next, and runs EXPRESS executions in memory.
+type ExecutionReconciler struct {
+	client.Client
+	// APIReader reads from the API server, bypassing the cache, for objects this controller
+	// has just created.
+	APIReader client.Reader
+	// Clock is the time source; tests inject a fake one.
+	Clock clock.PassiveClock
+	// Recorder records Kubernetes Events for lifecycle changes (nil: none).
+	Recorder events.EventRecorder
+	// ExpressTimeout bounds an EXPRESS execution run in a reconcile (AWS's 5 minutes when 0).
+	ExpressTimeout time.Duration
+
+	programs programCache
+}
+
+// SetupWithManager registers the reconciler: it watches Executions, the Pods they own, and
+// StateMachines (so that an execution waiting for its StateMachine starts when it appears or
+// becomes valid).
+func (r *ExecutionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &kstatesv1alpha1.Execution{}, indexStateMachineName,
+		func(o client.Object) []string {
+			return []string{o.(*kstatesv1alpha1.Execution).Spec.StateMachineName}
+		}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kstatesv1alpha1.Execution{}).
+		Owns(&corev1.Pod{}).
+		Watches(&kstatesv1alpha1.StateMachine{}, handler.EnqueueRequestsFromMapFunc(r.pendingExecutionsOf)).
+		Named("execution").
+		Complete(r)
+}
+
+// pendingExecutionsOf maps a StateMachine to the executions of it that have not started.
+func (r *ExecutionReconciler) pendingExecutionsOf(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &kstatesv1alpha1.ExecutionList{}
+	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexStateMachineName: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing the executions of a state machine", "stateMachine", o.GetName())
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		e := &list.Items[i]
+		if !isStarted(&e.Status) && !e.Status.Phase.IsFinal() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Name}})
+		}
+	}
+	return reqs
+}
+
+// Reconcile gets the execution, advances it by at most one transition, and writes its status
+// once.
+func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	exec := &kstatesv1alpha1.Execution{}
+	if err := r.Get(ctx, req.NamespacedName, exec); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !exec.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	s := newScope(exec, r.Clock.Now())
+	if err := r.reconcile(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !equality.Semantic.DeepEqual(&exec.Status, s.status) {
+		exec.Status = *s.status
+		if err := r.Status().Update(ctx, exec); err != nil {
+			if apierrors.IsConflict(err) {
+				// A newer version exists; its watch event brings us back.
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, err
+		}
+		r.afterWrite(ctx, s)
+	}
+	return r.cleanup(ctx, s), nil
+}
+
+// reconcile runs the execution's phases, each guarded, in order.
+func (r *ExecutionReconciler) reconcile(ctx context.Context, s *scope) error {
+	if s.status.Phase.IsFinal() {
+		return nil
+	}
+	if s.status.Phase == "" {
+		s.status.Phase = kstatesv1alpha1.ExecutionPending
+	}
+	s.status.ObservedGeneration = s.exec.Generation
+	if !isStarted(s.status) {
+		return r.startPhase(ctx, s)
+	}
+	return r.runPhase(ctx, s)
+}
+
+// startPhase: an execution that has not started checks its abort request and input, resolves
+// and pins its revision, and starts (or, for EXPRESS, runs to its end).
+func (r *ExecutionReconciler) startPhase(ctx context.Context, s *scope) error {
+	if a := s.exec.Spec.Abort; a != nil {
+		s.finishUnstarted(kstatesv1alpha1.ExecutionAborted, a.Error, a.Cause)
+		return nil
+	}
+	input, err := parseInput(s.exec.Spec.Input)
+	if err != nil {
+		s.finishUnstarted(kstatesv1alpha1.ExecutionFailed, engine.ErrRuntime, err.Error())
+		return nil
+	}
+	ok, err := r.resolveRevision(ctx, s)
+	if err != nil || !ok {
+		return err
+	}
+	if s.rev.Spec.Type == kstatesv1alpha1.StateMachineTypeExpress {
+		return r.runExpress(ctx, s, input)
+	}
+	return r.start(ctx, s, input)
+}
+
+// runPhase: a started execution loads its engine state and applies the next event (an abort,
+// a finished task, ready states, or a due timer), one transition at most.
+func (r *ExecutionReconciler) runPhase(ctx context.Context, s *scope) error {
+	if err := r.loadRunning(ctx, s); err != nil {
+		if apierrors.IsNotFound(err) || isPermanent(err) {
+			s.fail(engine.ErrRuntime, err.Error())
+			return nil
+		}
+		return err
+	}
+	ev, ok, err := r.nextEvent(ctx, s)
+	if err != nil || !ok {
+		return err
+	}
+	return r.advance(ctx, s, ev)
+}
+
+// nextEvent chooses what happens next, in order of precedence: the user's abort, the first
+// finished task, states ready to run, a due timer.
+func (r *ExecutionReconciler) nextEvent(ctx context.Context, s *scope) (engine.Event, bool, error) {
+	if a := s.exec.Spec.Abort; a != nil {
+		return engine.Event{Kind: engine.EventAbort, Error: a.Error, Cause: a.Cause}, true, nil
+	}
+	for _, t := range runningTasks(s.prog, s.ex) {
+		ev, ok, err := r.checkTask(ctx, s, t)
+		if err != nil || ok {
+			return ev, ok, err
+		}
+	}
+	if len(s.ex.Queue) > 0 {
+		return engine.Event{Kind: engine.EventContinue}, true, nil
+	}
+	if at, ok := s.ex.NextDeadline(); ok && !s.now.Before(at) {
+		return engine.Event{Kind: engine.EventTimer}, true, nil
+	}
+	return engine.Event{}, false, nil
+}
+
+// advance applies one event to the engine (at most one state entered), starts the tasks it
+// asks for, and puts the outcome into the status.
+func (r *ExecutionReconciler) advance(ctx context.Context, s *scope, ev engine.Event) error {
+	evs, actions, err := engine.Step(s.prog, s.ex, ev, s.now, &engine.Env{MaxTransitions: 1})
+	if err != nil {
+		s.fail(engine.ErrRuntime, err.Error())
+		return nil
+	}
+	for _, a := range actions {
+		if a.Kind == engine.ActionRunTask && a.Task != nil {
+			// The pod exists before the status says the task runs; creating it again after a
+			// crash finds the same name.
+			if err := r.createTaskPod(ctx, s, a.Thread, a.Task.StateName, a.Attempt, a.Task.Resource, a.Task.Input, a.Task.TaskToken); err != nil {
+				return err
+			}
+		}
+	}
+	return r.record(ctx, s, evs)
+}
+
+// isPermanent reports errors that retrying cannot fix (a corrupt engine state).
+func isPermanent(err error) bool {
+	_, ok := err.(permanentError)
+	return ok
+}
+
+type permanentError struct{ error }
+
+// loadRunning loads the pinned revision's program and the engine state.
+func (r *ExecutionReconciler) loadRunning(ctx context.Context, s *scope) error {
+	rev := &kstatesv1alpha1.StateMachineRevision{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: s.exec.Namespace, Name: s.status.Revision}, rev); err != nil {
+		if apierrors.IsNotFound(err) {
+			return permanentError{fmt.Errorf("the execution's revision %s no longer exists", s.status.Revision)}
+		}
+		return err
+	}
+	s.rev = rev
+	prog, err := r.programs.get(rev)
+	if err != nil {
+		return permanentError{err}
+	}
+	s.prog = prog
+	ex, err := r.loadEngineState(ctx, s.exec)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return err
+		}
+		return permanentError{err}
+	}
+	s.ex = ex
+	return nil
+}

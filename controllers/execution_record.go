@@ -1,0 +1,186 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/engine"
+	"github.com/kstates/kstates/internal/history"
+	"github.com/kstates/kstates/internal/metrics"
+	"github.com/kstates/kstates/internal/podtask"
+)
+
+// Kubernetes Event reasons of an execution's lifecycle.
+const (
+	EventReasonStarted   = "Started"
+	EventReasonSucceeded = "Succeeded"
+	EventReasonFailed    = "Failed"
+	EventReasonTimedOut  = "TimedOut"
+	EventReasonAborted   = "Aborted"
+)
+
+// minRequeue is the shortest timer requeue (a deadline that is due now).
+const minRequeue = 10 * time.Millisecond
+
+// record puts the outcome of a step into the status: the new history events (sealing older
+// ones when the window is full), phase, current states, the next deadline, and the engine
+// state, or the output or error of an execution that ended.
+func (r *ExecutionReconciler) record(ctx context.Context, s *scope, evs []engine.HistoryEvent) error {
+	events, err := history.Convert(evs)
+	if err != nil {
+		return err
+	}
+	if err := r.externalizeDetails(ctx, s.exec, events); err != nil {
+		return err
+	}
+	if err := r.appendHistory(ctx, s.exec, &s.status.History, events); err != nil {
+		return err
+	}
+	for _, e := range events {
+		if strings.HasSuffix(e.Type, "StateEntered") {
+			s.transitions++
+		}
+	}
+	ex := s.ex
+	s.status.History.EventCount = ex.LastEventID
+	s.status.Phase = phaseOf(ex.Status)
+	s.status.CurrentStates, s.status.CurrentState = currentStates(ex)
+	s.status.NextDeadline = nil
+	if at, ok := ex.NextDeadline(); ok {
+		t := metav1.NewTime(at)
+		s.status.NextDeadline = &t
+	}
+	if ex.Status == engine.StatusRunning {
+		old, err := r.saveEngineState(ctx, s.exec, s.status, ex)
+		if err != nil {
+			return err
+		}
+		if old != "" {
+			s.superseded = append(s.superseded, old)
+		}
+		s.status.Duration = duration(s.status, s.now)
+		return nil
+	}
+	// The execution ended: keep its result, drop its engine state.
+	if ref := s.status.EngineStateRef; ref != nil {
+		s.superseded = append(s.superseded, ref.Name)
+	}
+	s.status.EngineState, s.status.EngineStateRef = nil, nil
+	if ex.Status == engine.StatusSucceeded {
+		if err := r.setOutput(ctx, s, ex.Output.V); err != nil {
+			return err
+		}
+	}
+	s.status.Error, s.status.Cause = truncate(ex.Error, 256), truncate(ex.Cause, 32768)
+	stop := metav1.NewTime(ex.StopTime)
+	s.status.StopTime = &stop
+	s.status.Duration = duration(s.status, ex.StopTime)
+	s.finished = true
+	return nil
+}
+
+// afterWrite does what must follow a successful status write: lifecycle Events, metrics, and
+// deleting payloads the status no longer refers to.
+func (r *ExecutionReconciler) afterWrite(ctx context.Context, s *scope) {
+	typ := string(kstatesv1alpha1.StateMachineTypeStandard)
+	if s.rev != nil {
+		typ = string(s.rev.Spec.Type)
+	}
+	if s.started {
+		metrics.ExecutionsStarted.WithLabelValues(typ).Inc()
+		r.event(s, corev1.EventTypeNormal, EventReasonStarted, "Started revision %s", s.status.Revision)
+	}
+	if typ == string(kstatesv1alpha1.StateMachineTypeStandard) {
+		metrics.StateTransitions.Add(float64(s.transitions))
+	}
+	for _, t := range s.tasks {
+		metrics.TaskDuration.WithLabelValues(t.result).Observe(t.duration.Seconds())
+	}
+	if s.finished {
+		st := s.status
+		var d time.Duration
+		if st.StartTime != nil && st.StopTime != nil {
+			d = st.StopTime.Sub(st.StartTime.Time)
+		}
+		switch st.Phase {
+		case kstatesv1alpha1.ExecutionSucceeded:
+			metrics.ExecutionsFinished.WithLabelValues(metrics.StatusSucceeded).Inc()
+			metrics.ExecutionDuration.WithLabelValues(metrics.StatusSucceeded).Observe(d.Seconds())
+			r.event(s, corev1.EventTypeNormal, EventReasonSucceeded, "Succeeded after %s", st.Duration)
+		case kstatesv1alpha1.ExecutionFailed:
+			metrics.ExecutionsFinished.WithLabelValues(metrics.StatusFailed).Inc()
+			metrics.ExecutionDuration.WithLabelValues(metrics.StatusFailed).Observe(d.Seconds())
+			r.event(s, corev1.EventTypeWarning, EventReasonFailed, "Failed: %s: %s", st.Error, truncate(st.Cause, 512))
+		case kstatesv1alpha1.ExecutionTimedOut:
+			metrics.ExecutionsFinished.WithLabelValues(metrics.StatusTimedOut).Inc()
+			metrics.ExecutionDuration.WithLabelValues(metrics.StatusTimedOut).Observe(d.Seconds())
+			r.event(s, corev1.EventTypeWarning, EventReasonTimedOut, "Timed out: %s: %s", st.Error, truncate(st.Cause, 512))
+		case kstatesv1alpha1.ExecutionAborted:
+			metrics.ExecutionsFinished.WithLabelValues(metrics.StatusAborted).Inc()
+			metrics.ExecutionDuration.WithLabelValues(metrics.StatusAborted).Observe(d.Seconds())
+			r.event(s, corev1.EventTypeWarning, EventReasonAborted, "Aborted: %s: %s", st.Error, truncate(st.Cause, 512))
+		}
+	}
+	for _, name := range s.superseded {
+		p := &kstatesv1alpha1.Payload{}
+		p.Namespace, p.Name = s.exec.Namespace, name
+		if err := r.Delete(ctx, p); err != nil && !apierrors.IsNotFound(err) {
+			log.FromContext(ctx).V(1).Info("deleting a superseded payload", "payload", name, "error", err.Error())
+		}
+	}
+}
+
+func (r *ExecutionReconciler) event(s *scope, typ, reason, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(s.exec, nil, typ, reason, reason, note, args...)
+	}
+}
+
+// cleanup deletes task pods that are no longer wanted (a timed-out, cancelled or aborted
+// task, or every unfinished pod of an ended execution) and says when to look again.
+func (r *ExecutionReconciler) cleanup(ctx context.Context, s *scope) ctrl.Result {
+	if s.ex != nil || s.status.Phase.IsFinal() {
+		r.sweepPods(ctx, s)
+	}
+	if s.requeueAfter > 0 {
+		return ctrl.Result{RequeueAfter: s.requeueAfter}
+	}
+	if s.status.Phase.IsFinal() || s.status.NextDeadline == nil {
+		return ctrl.Result{}
+	}
+	return ctrl.Result{RequeueAfter: max(s.status.NextDeadline.Sub(s.now), minRequeue)}
+}
+
+// sweepPods deletes the execution's unfinished task pods that no running task owns.
+func (r *ExecutionReconciler) sweepPods(ctx context.Context, s *scope) {
+	pods := &corev1.PodList{}
+	if err := r.List(ctx, pods, client.InNamespace(s.exec.Namespace),
+		client.MatchingLabels{kstatesv1alpha1.LabelExecutionUID: string(s.exec.UID)}); err != nil {
+		log.FromContext(ctx).Error(err, "listing task pods")
+		return
+	}
+	wanted := map[string]bool{}
+	if s.ex != nil && !s.status.Phase.IsFinal() {
+		for _, t := range runningTasks(s.prog, s.ex) {
+			wanted[podtask.PodName(objectPrefix(s.exec), t.thread.State, t.thread.ID, t.thread.Attempt)] = true
+		}
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if wanted[p.Name] || !p.DeletionTimestamp.IsZero() || podtask.Finished(p) != nil {
+			continue
+		}
+		if err := r.Delete(ctx, p, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+			log.FromContext(ctx).Error(err, "deleting a task pod that is no longer wanted", "pod", p.Name)
+		}
+	}
+}

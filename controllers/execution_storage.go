@@ -1,0 +1,149 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/history"
+)
+
+// The storage side of an execution (docs/operator.md, "Storage design"): payloads and history
+// chunks are created before the status write that refers to them, and are immutable, so a
+// crash at any point leaves at worst an unreferenced object that is deleted with the
+// Execution.
+
+// objectPrefix is the prefix of the execution's chunks, payloads and pods.
+func objectPrefix(exec *kstatesv1alpha1.Execution) string {
+	return kstatesv1alpha1.ExecutionObjectPrefix(exec.Name, string(exec.UID))
+}
+
+// storePayload writes data into the content-addressed Payload of the execution (or finds it)
+// and returns the reference to it.
+func (r *ExecutionReconciler) storePayload(ctx context.Context, exec *kstatesv1alpha1.Execution, purpose kstatesv1alpha1.PayloadPurpose, data []byte) (*kstatesv1alpha1.PayloadReference, error) {
+	if len(data) > kstatesv1alpha1.MaxPayloadObjectBytes {
+		return nil, fmt.Errorf("%s data of %d bytes is more than a Payload holds (%d)", purpose, len(data), kstatesv1alpha1.MaxPayloadObjectBytes)
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	p := &kstatesv1alpha1.Payload{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: exec.Namespace,
+			Name:      kstatesv1alpha1.PayloadName(objectPrefix(exec), hash),
+			Labels:    map[string]string{kstatesv1alpha1.LabelExecutionUID: string(exec.UID)},
+		},
+		Spec: kstatesv1alpha1.PayloadSpec{ExecutionName: exec.Name, Purpose: purpose, Data: string(data), SHA256: hash},
+	}
+	if err := controllerutil.SetControllerReference(exec, p, r.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating payload %s: %w", p.Name, err)
+	}
+	return &kstatesv1alpha1.PayloadReference{Name: p.Name, Size: int64(len(data)), SHA256: hash}, nil
+}
+
+// loadPayload reads a Payload and checks its hash.
+func (r *ExecutionReconciler) loadPayload(ctx context.Context, ns string, ref *kstatesv1alpha1.PayloadReference) ([]byte, error) {
+	p := &kstatesv1alpha1.Payload{}
+	key := client.ObjectKey{Namespace: ns, Name: ref.Name}
+	if err := r.Get(ctx, key, p); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		// Just created by this controller: the cache may not have it yet.
+		if err := r.APIReader.Get(ctx, key, p); err != nil {
+			return nil, fmt.Errorf("reading payload %s: %w", ref.Name, err)
+		}
+	}
+	sum := sha256.Sum256([]byte(p.Spec.Data))
+	if hex.EncodeToString(sum[:]) != p.Spec.SHA256 || (ref.SHA256 != "" && ref.SHA256 != p.Spec.SHA256) {
+		return nil, fmt.Errorf("payload %s: its data does not match its sha256", ref.Name)
+	}
+	return []byte(p.Spec.Data), nil
+}
+
+// externalizeDetails moves event details over MaxInlineDetailsBytes into Payloads.
+func (r *ExecutionReconciler) externalizeDetails(ctx context.Context, exec *kstatesv1alpha1.Execution, events []kstatesv1alpha1.HistoryEvent) error {
+	for i := range events {
+		e := &events[i]
+		if e.Details == nil || len(e.Details.Raw) <= kstatesv1alpha1.MaxInlineDetailsBytes {
+			continue
+		}
+		ref, err := r.storePayload(ctx, exec, kstatesv1alpha1.PayloadEventDetails, e.Details.Raw)
+		if err != nil {
+			return fmt.Errorf("history event %d: %w", e.ID, err)
+		}
+		e.Details, e.DetailsRef = nil, ref
+	}
+	return nil
+}
+
+// appendHistory adds events to the status's window, first sealing the oldest committed events
+// into the next HistoryChunk when the window would exceed its budget. The chunk is created
+// (or, after a crash, found) before this status write drops its events.
+func (r *ExecutionReconciler) appendHistory(ctx context.Context, exec *kstatesv1alpha1.Execution, h *kstatesv1alpha1.ExecutionHistory, events []kstatesv1alpha1.HistoryEvent) error {
+	if n := history.SealCount(h.Events, events); n > 0 {
+		if h.ChunkPrefix == "" {
+			h.ChunkPrefix = objectPrefix(exec)
+		}
+		sealed := h.Events[:n]
+		if err := r.createChunk(ctx, exec, h, sealed); err != nil {
+			return err
+		}
+		h.ChunkCount++
+		h.SealedEventCount = sealed[len(sealed)-1].ID
+		h.Events = append([]kstatesv1alpha1.HistoryEvent(nil), h.Events[n:]...)
+	}
+	h.Events = append(h.Events, events...)
+	if len(h.Events) > kstatesv1alpha1.MaxWindowEvents {
+		return fmt.Errorf("one transition produced %d history events, more than the window holds (%d)", len(events), kstatesv1alpha1.MaxWindowEvents)
+	}
+	if len(h.Events) > 0 {
+		h.EventCount = h.Events[len(h.Events)-1].ID
+	}
+	return nil
+}
+
+// createChunk writes chunk number h.ChunkCount with the sealed events. When it exists (a
+// previous attempt crashed after creating it), it must hold the same events.
+func (r *ExecutionReconciler) createChunk(ctx context.Context, exec *kstatesv1alpha1.Execution, h *kstatesv1alpha1.ExecutionHistory, sealed []kstatesv1alpha1.HistoryEvent) error {
+	c := &kstatesv1alpha1.HistoryChunk{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: exec.Namespace,
+			Name:      kstatesv1alpha1.HistoryChunkName(h.ChunkPrefix, h.ChunkCount),
+			Labels:    map[string]string{kstatesv1alpha1.LabelExecutionUID: string(exec.UID)},
+		},
+		Spec: kstatesv1alpha1.HistoryChunkSpec{
+			ExecutionName: exec.Name, Sequence: h.ChunkCount,
+			FirstEventID: sealed[0].ID, LastEventID: sealed[len(sealed)-1].ID,
+			Events: sealed,
+		},
+	}
+	if err := controllerutil.SetControllerReference(exec, c, r.Scheme()); err != nil {
+		return err
+	}
+	err := r.Create(ctx, c)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating history chunk %s: %w", c.Name, err)
+	}
+	old := &kstatesv1alpha1.HistoryChunk{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(c), old); err != nil {
+		return fmt.Errorf("reading history chunk %s: %w", c.Name, err)
+	}
+	if old.Spec.FirstEventID != c.Spec.FirstEventID || old.Spec.LastEventID != c.Spec.LastEventID {
+		return fmt.Errorf("history chunk %s holds events %d-%d, expected %d-%d", c.Name,
+			old.Spec.FirstEventID, old.Spec.LastEventID, c.Spec.FirstEventID, c.Spec.LastEventID)
+	}
+	return nil
+}

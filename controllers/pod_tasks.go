@@ -1,0 +1,105 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/kstates/kstates/internal/engine"
+	"github.com/kstates/kstates/internal/podtask"
+)
+
+// The pod task runner: one pod per task attempt, named deterministically (podtask.PodName),
+// owned by the Execution. Its I/O contract is in internal/podtask and docs/operator.md.
+
+// buildPod builds the pod of one task attempt.
+func (r *ExecutionReconciler) buildPod(s *scope, thread, state string, attempt int, resource string, input any, token string) (*corev1.Pod, error) {
+	e := s.exec
+	pod, err := podtask.Build(&podtask.Task{
+		Namespace: e.Namespace, ExecutionName: e.Name, ExecutionUID: string(e.UID),
+		ExecutionID:  ExecutionARN(e.Namespace, e.Spec.StateMachineName, e.Name),
+		ObjectPrefix: objectPrefix(e),
+		Thread:       thread, State: state, Attempt: attempt, Resource: resource,
+		Input: input, TaskToken: token, Revision: &s.rev.Spec,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := controllerutil.SetControllerReference(e, pod, r.Scheme()); err != nil {
+		return nil, err
+	}
+	return pod, nil
+}
+
+// createTaskPod creates the pod of a task attempt the engine asked for. A pod that cannot be
+// built or that the API server rejects is not an error here: the next reconcile finds no pod
+// and fails the task with the reason (checkTask).
+func (r *ExecutionReconciler) createTaskPod(ctx context.Context, s *scope, thread, state string, attempt int, resource string, input any, token string) error {
+	pod, err := r.buildPod(s, thread, state, attempt, resource, input, token)
+	if err != nil {
+		return nil
+	}
+	if err := r.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) && !rejected(err) {
+		return fmt.Errorf("creating task pod %s: %w", pod.Name, err)
+	}
+	return nil
+}
+
+// rejected reports API errors that repeating the same create cannot fix.
+func rejected(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsBadRequest(err)
+}
+
+// checkTask looks at the pod of a running task. It returns the task's event when the pod
+// finished; a pod that is missing is created (again), and one that cannot be built or is
+// rejected fails the task with States.TaskFailed naming the reason.
+func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef) (engine.Event, bool, error) {
+	th := t.thread
+	name := podTaskName(s, th)
+	pod := &corev1.Pod{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: s.exec.Namespace, Name: name}, pod)
+	if apierrors.IsNotFound(err) {
+		fail := func(cause string) (engine.Event, bool, error) {
+			return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt,
+				Error: engine.ErrTaskFailed, Cause: cause}, true, nil
+		}
+		built, err := r.buildPod(s, th.ID, th.State, th.Attempt, t.resource, th.Effective.V, th.TaskToken)
+		if err != nil {
+			return fail(err.Error())
+		}
+		err = r.Create(ctx, built)
+		switch {
+		case err == nil || apierrors.IsAlreadyExists(err):
+			return engine.Event{}, false, nil
+		case rejected(err):
+			return fail(fmt.Sprintf("the API server rejected task pod %s: %v", name, err))
+		default:
+			return engine.Event{}, false, err
+		}
+	}
+	if err != nil {
+		return engine.Event{}, false, err
+	}
+	res := podtask.Finished(pod)
+	if res == nil {
+		return engine.Event{}, false, nil
+	}
+	outcome := taskOutcome{result: "succeeded", duration: res.Duration}
+	ev := engine.Event{Thread: th.ID, Attempt: th.Attempt}
+	if res.Error == "" {
+		ev.Kind, ev.Output = engine.EventTaskSucceeded, res.Output
+	} else {
+		ev.Kind, ev.Error, ev.Cause = engine.EventTaskFailed, res.Error, res.Cause
+		outcome.result = "failed"
+	}
+	s.tasks = append(s.tasks, outcome)
+	return ev, true, nil
+}
+
+func podTaskName(s *scope, th *engine.Thread) string {
+	return podtask.PodName(objectPrefix(s.exec), th.State, th.ID, th.Attempt)
+}

@@ -1,0 +1,123 @@
+package envtest
+
+import (
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+)
+
+// A valid StateMachine gets Valid=True and a revision; an edit makes a second revision, going
+// back to the first content finds the first revision again.
+func TestStateMachineControllerMakesOneRevisionPerContent(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	sm := makeStateMachine(ns, "order", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`).obj()
+	create(ctx, t, sm)
+	sm = waitFor(ctx, t, sm, "a valid revision", func(sm *kstatesv1alpha1.StateMachine) bool {
+		c := condition(sm.Status.Conditions, kstatesv1alpha1.ConditionValid)
+		return c != nil && c.Status == metav1.ConditionTrue && sm.Status.CurrentRevision != "" && sm.Status.ObservedGeneration == sm.Generation
+	})
+	first := sm.Status.CurrentRevision
+	if !strings.HasPrefix(first, "order-") || sm.Status.RevisionCount != 1 {
+		t.Fatalf("first revision %q, count %d", first, sm.Status.RevisionCount)
+	}
+	rev := &kstatesv1alpha1.StateMachineRevision{}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: first}, rev); err != nil {
+		t.Fatal(err)
+	}
+	if rev.Spec.Sequence != 1 || rev.Spec.Definition != `{"StartAt":"A","States":{"A":{"End":true,"Type":"Pass"}}}` || rev.Spec.Type != kstatesv1alpha1.StateMachineTypeStandard {
+		t.Fatalf("revision spec: %+v", rev.Spec)
+	}
+	if len(rev.OwnerReferences) != 1 || rev.OwnerReferences[0].UID != sm.UID {
+		t.Fatalf("revision owners: %+v", rev.OwnerReferences)
+	}
+
+	// The same document as YAML is the same revision; a label change is no new revision.
+	sm.Spec.DefinitionString = "StartAt: B\nStates:\n  B: {Type: Succeed}\n"
+	if err := k8sClient.Update(ctx, sm); err != nil {
+		t.Fatal(err)
+	}
+	sm = waitFor(ctx, t, sm, "a second revision", func(sm *kstatesv1alpha1.StateMachine) bool {
+		return sm.Status.ObservedGeneration == sm.Generation && sm.Status.CurrentRevision != first
+	})
+	second := sm.Status.CurrentRevision
+	if sm.Status.RevisionCount != 2 {
+		t.Fatalf("revisionCount %d, want 2", sm.Status.RevisionCount)
+	}
+	sm.Spec.DefinitionString = "# the first one again, as YAML\nStartAt: A\nStates: {A: {Type: Pass, End: true}}\n"
+	if err := k8sClient.Update(ctx, sm); err != nil {
+		t.Fatal(err)
+	}
+	sm = waitFor(ctx, t, sm, "the first revision again", func(sm *kstatesv1alpha1.StateMachine) bool {
+		return sm.Status.ObservedGeneration == sm.Generation && sm.Status.CurrentRevision != second
+	})
+	if sm.Status.CurrentRevision != first || sm.Status.RevisionCount != 2 {
+		t.Fatalf("went back to %q (count %d), want %q (count 2)", sm.Status.CurrentRevision, sm.Status.RevisionCount, first)
+	}
+	revs := &kstatesv1alpha1.StateMachineRevisionList{}
+	if err := k8sClient.List(ctx, revs, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(revs.Items) != 2 {
+		t.Fatalf("%d revisions, want 2", len(revs.Items))
+	}
+}
+
+// An invalid definition is a False condition naming the location, with the diagnostics in the
+// status and no revision; the controller does not retry it (no hot loop), and fixing it makes it
+// valid.
+func TestStateMachineControllerReportsAnInvalidDefinition(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	cases := []struct {
+		reason, name, definition, wantReason, wantInMessage string
+	}{
+		{"a Next to a missing state is located", "bad-next",
+			`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}}`,
+			kstatesv1alpha1.ReasonDefinitionInvalid, "/States/A/Next"},
+		{"text that is neither JSON nor YAML is unreadable", "unreadable",
+			"{not json",
+			kstatesv1alpha1.ReasonDefinitionUnreadable, "INVALID_JSON_DESCRIPTION"},
+	}
+	for _, c := range cases {
+		sm := makeStateMachine(ns, c.name, c.definition).obj()
+		create(ctx, t, sm)
+		sm = waitFor(ctx, t, sm, "Valid=False", func(sm *kstatesv1alpha1.StateMachine) bool {
+			v := condition(sm.Status.Conditions, kstatesv1alpha1.ConditionValid)
+			return v != nil && v.Status == metav1.ConditionFalse
+		})
+		v := condition(sm.Status.Conditions, kstatesv1alpha1.ConditionValid)
+		if v.Reason != c.wantReason || !strings.Contains(v.Message, c.wantInMessage) {
+			t.Errorf("%s: condition %s %q, want reason %s and %q in the message", c.reason, v.Reason, v.Message, c.wantReason, c.wantInMessage)
+		}
+		if len(sm.Status.Diagnostics) == 0 || sm.Status.CurrentRevision != "" {
+			t.Errorf("%s: diagnostics %+v, currentRevision %q", c.reason, sm.Status.Diagnostics, sm.Status.CurrentRevision)
+		}
+	}
+	// No crash loop: the status is written once and stays as it is.
+	sm := &kstatesv1alpha1.StateMachine{}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bad-next"}, sm); err != nil {
+		t.Fatal(err)
+	}
+	rv := sm.ResourceVersion
+	sleep(2)
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bad-next"}, sm); err != nil {
+		t.Fatal(err)
+	}
+	if sm.ResourceVersion != rv {
+		t.Errorf("the invalid StateMachine was written again (resourceVersion %s -> %s)", rv, sm.ResourceVersion)
+	}
+	// Fixing it makes it valid.
+	sm.Spec.DefinitionString = `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}`
+	if err := k8sClient.Update(ctx, sm); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, sm, "Valid=True", func(sm *kstatesv1alpha1.StateMachine) bool {
+		v := condition(sm.Status.Conditions, kstatesv1alpha1.ConditionValid)
+		return v != nil && v.Status == metav1.ConditionTrue && sm.Status.CurrentRevision != "" && len(sm.Status.Diagnostics) == 0
+	})
+}
