@@ -97,10 +97,16 @@ func (ev *evaluator) checkTime() error {
 	if ev.hasLimit {
 		ev.ticks++
 		if ev.ticks&255 == 0 && time.Now().After(ev.deadline) {
-			return &Error{Code: "U1001", Position: -1, Message: "Expression evaluation timeout: Check for infinite loop"}
+			return ev.timeoutErr()
 		}
 	}
 	return nil
+}
+
+func (ev *evaluator) expired() bool { return ev.hasLimit && time.Now().After(ev.deadline) }
+
+func (ev *evaluator) timeoutErr() error {
+	return &Error{Code: "U1001", Position: -1, Message: "Expression evaluation timeout: Check for infinite loop"}
 }
 
 func withPos(err error, n *node) error {
@@ -724,7 +730,7 @@ func (ev *evaluator) evalBinary(n *node, input any, e *env) (any, error) {
 		}
 		res = ls + rs
 	case "..":
-		res, err = rangeOp(lhs, rhs)
+		res, err = ev.rangeOp(lhs, rhs)
 	case "in":
 		if lhs == nil || rhs == nil {
 			return false, nil
@@ -901,7 +907,7 @@ func compareJSStrings(a, b string) int {
 	return 0
 }
 
-func rangeOp(lhs, rhs any) (any, error) {
+func (ev *evaluator) rangeOp(lhs, rhs any) (any, error) {
 	l, lok := lhs.(float64)
 	r, rok := rhs.(float64)
 	if lhs != nil && (!lok || l != math.Trunc(l)) {
@@ -919,6 +925,9 @@ func rangeOp(lhs, rhs any) (any, error) {
 	}
 	items := make([]any, int(size))
 	for i := range items {
+		if i&0xFFFF == 0xFFFF && ev.expired() {
+			return nil, ev.timeoutErr()
+		}
 		items[i] = l + float64(i)
 	}
 	return &Array{items: items, seq: true}, nil

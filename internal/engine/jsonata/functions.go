@@ -92,7 +92,12 @@ func init() {
 			return nil, nil
 		}
 		pretty, _ := at(a, 1).(bool)
-		s, err := toJSString(a[0], pretty)
+		s, err := toJSStringLimited(a[0], pretty, func() error {
+			if ev.expired() {
+				return ev.timeoutErr()
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -58,7 +58,17 @@ func formatJSNumber(f float64) string {
 }
 
 // toJSString implements $string (JSON.stringify with 15 significant digits).
-func toJSString(v any, pretty bool) (string, error) {
+func toJSString(v any, pretty bool) (string, error) { return toJSStringLimited(v, pretty, nil) }
+
+// jsonWriter serialises values; check (optional) is polled to enforce time limits.
+type jsonWriter struct {
+	sb     strings.Builder
+	pretty bool
+	check  func() error
+	n      int
+}
+
+func toJSStringLimited(v any, pretty bool, check func() error) (string, error) {
 	switch t := v.(type) {
 	case string:
 		return t, nil
@@ -73,11 +83,18 @@ func toJSString(v any, pretty bool) (string, error) {
 	if a, ok := v.(*Array); ok && a.outerWrapper && len(a.items) > 0 {
 		v = a.items[0]
 	}
-	var sb strings.Builder
-	if err := writeJSON(&sb, v, pretty, ""); err != nil {
+	w := &jsonWriter{pretty: pretty, check: check}
+	if err := w.write(v, ""); err != nil {
 		return "", err
 	}
-	return sb.String(), nil
+	return w.sb.String(), nil
+}
+
+func writeJSON(sb *strings.Builder, v any, pretty bool, indent string) error {
+	w := &jsonWriter{pretty: pretty}
+	err := w.write(v, indent)
+	sb.WriteString(w.sb.String())
+	return err
 }
 
 func num15(f float64) float64 {
@@ -115,7 +132,17 @@ func writeJSONString(sb *strings.Builder, s string) {
 	sb.WriteByte('"')
 }
 
-func writeJSON(sb *strings.Builder, v any, pretty bool, indent string) error {
+func (w *jsonWriter) write(v any, indent string) error {
+	sb := &w.sb
+	pretty := w.pretty
+	if w.check != nil {
+		w.n++
+		if w.n&0x3FFF == 0 {
+			if err := w.check(); err != nil {
+				return err
+			}
+		}
+	}
 	switch t := v.(type) {
 	case nil, nullType:
 		sb.WriteString("null")
@@ -151,7 +178,7 @@ func writeJSON(sb *strings.Builder, v any, pretty bool, indent string) error {
 				sb.WriteString(`""`)
 				continue
 			}
-			if err := writeJSON(sb, x, pretty, inner); err != nil {
+			if err := w.write(x, inner); err != nil {
 				return err
 			}
 		}
@@ -184,7 +211,7 @@ func writeJSON(sb *strings.Builder, v any, pretty bool, indent string) error {
 				sb.WriteString(`""`)
 				continue
 			}
-			if err := writeJSON(sb, x, pretty, inner); err != nil {
+			if err := w.write(x, inner); err != nil {
 				return err
 			}
 		}
@@ -193,7 +220,7 @@ func writeJSON(sb *strings.Builder, v any, pretty bool, indent string) error {
 		}
 		sb.WriteByte('}')
 	case map[string]any:
-		return writeJSON(sb, t["@"], pretty, indent)
+		return w.write(t["@"], indent)
 	default:
 		if isFunction(v) {
 			sb.WriteString(`""`)
