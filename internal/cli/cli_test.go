@@ -66,6 +66,7 @@ func TestUsageErrorsExitWithTwo(t *testing.T) {
 		{"run with an unknown context field", []string{"run", "a", "--context", `{"Execution": {"Nmae": "x"}}`}, "unknown field(s) Execution.Nmae"},
 		{"run with a missing mock file", []string{"run", "a", "--mocks", "/nonexistent/m.json"}, "--mocks:"},
 		{"run with a bad mock file", []string{"run", "a", "--mocks", "-"}, "--mocks -: /A: must be a list"},
+		{"run with two files from stdin", []string{"run", "-", "--mocks", "-"}, "only one of the definition, --input-file and --mocks"},
 	} {
 		code, _, stderr := runCLI(`{"A": 1}`, tc.args...)
 		if code != ExitUsage || !strings.Contains(stderr, tc.want) {

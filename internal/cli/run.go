@@ -56,8 +56,14 @@ func runRun(env *Env, args []string) int {
 	if f.testCase != "" && f.mocks == "" {
 		return usageError(env, fs, "--test-case needs --mocks")
 	}
-	if pos[0] == "-" && f.inputFile == "-" {
-		return usageError(env, fs, "the definition and the input cannot both come from stdin")
+	stdinUsers := 0
+	for _, name := range []string{pos[0], f.inputFile, f.mocks} {
+		if name == "-" {
+			stdinUsers++
+		}
+	}
+	if stdinUsers > 1 {
+		return usageError(env, fs, "only one of the definition, --input-file and --mocks can be read from stdin (\"-\")")
 	}
 
 	fail := func(format string, a ...any) int {
