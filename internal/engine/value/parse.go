@@ -32,9 +32,7 @@ func Parse(data []byte) (any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("invalid JSON: empty input")
 	}
-	p := parsers.Get().(*oj.Parser)
-	v, err := p.Parse(data, ojg.NumConvNone)
-	parsers.Put(p)
+	v, err := ojParse(data)
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
@@ -147,4 +145,20 @@ func check(v any, depth int) *checkError {
 		}
 	}
 	return nil
+}
+
+// ojParse runs a pooled ojg parser. ojg v1.28.5 panics on some malformed
+// documents (`{"a": {"b":}, "": 0`: an assignment to a nil map inside the
+// parser), so a panic becomes an error and the parser, whose state is then
+// unknown, is not returned to the pool.
+func ojParse(data []byte) (v any, err error) {
+	p := parsers.Get().(*oj.Parser)
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("malformed document (parser failure: %v)", r)
+			return
+		}
+		parsers.Put(p)
+	}()
+	return p.Parse(data, ojg.NumConvNone)
 }
