@@ -7,7 +7,7 @@ SHARED ?= $(abspath $(CURDIR)/../shared)
 export KSTATES_CONFORMANCE_DIR ?= $(SHARED)/conformance
 export KSTATES_JSONATA_SUITE_DIR ?= $(SHARED)/jsonata-test-suite
 
-.PHONY: all build run test vet fmt-check bench fuzz conformance
+.PHONY: all build run test vet fmt-check bench bench-vs-local-sfn fuzz conformance
 .PHONY: generate manifests verify-generated envtest controller-gen
 
 all: build
@@ -32,14 +32,22 @@ fmt-check:
 conformance: ## Conformance pass counts per feature area.
 	$(GO) test -count=1 -run TestConformance -v ./internal/engine/conformance/ | grep -E '^(area|conformance|validation|---|ok|FAIL)'
 
-bench: ## Engine benchmarks.
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/engine/...
+bench: ## Engine benchmarks on one core.
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/engine/...
 
 FUZZTIME ?= 60s
-fuzz: ## Each fuzz target for FUZZTIME.
-	$(GO) test -run '^$$' -fuzz '^FuzzParseDefinition$$' -fuzztime $(FUZZTIME) ./internal/engine/asl/
-	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/engine/jsonpath/
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/engine/intrinsics/
+FUZZ_TARGETS := \
+	./internal/engine/asl:FuzzParseDefinition ./internal/engine/asl:FuzzJSONReader \
+	./internal/engine/value:FuzzParse ./internal/engine/jsonpath:FuzzCompile \
+	./internal/engine/intrinsics:FuzzParse ./internal/engine/template:FuzzTemplate \
+	./internal/engine:FuzzRun ./internal/engine/jsonata:FuzzCompile ./internal/engine/jsonata:FuzzEvaluate \
+	./internal/cli:FuzzParseMocks ./internal/cli:FuzzParseContext
+fuzz: ## Each fuzz target in turn for FUZZTIME.
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg)"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+bench-vs-local-sfn: build ## Whole-process speed against aws-local-stepfunctions (npm).
+	hack/bench-vs-local-sfn.sh
 
 ## ---- Operator: code generation and envtest binaries (api/, config/, hack/) ----
 CONTROLLER_GEN := $(BIN)/controller-gen
