@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
@@ -25,10 +29,20 @@ import (
 	"github.com/kstates/kstates/internal/podtask"
 )
 
+var setLoggerOnce sync.Once
+
 // startManager runs the operator's reconcilers in the test process, watching only ns, with
 // the given clock (nil: the real one). It stops when the test ends.
 func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 	t.Helper()
+	setLoggerOnce.Do(func() {
+		// KSTATES_TEST_LOG=1 shows the controllers' logs.
+		if os.Getenv("KSTATES_TEST_LOG") != "" {
+			ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
+		} else {
+			ctrl.SetLogger(logr.Discard())
+		}
+	})
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -223,3 +237,17 @@ func joined(s []string) string { return strings.Join(s, ",") }
 
 // sleep waits seconds of real time.
 func sleep(seconds float64) { time.Sleep(time.Duration(seconds * float64(time.Second))) }
+
+// waitDeleted waits until the object is gone or being deleted.
+func waitDeleted(ctx context.Context, t *testing.T, obj client.Object) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		if isNotFound(err) || (err == nil && !obj.GetDeletionTimestamp().IsZero()) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s was not deleted", obj.GetName())
+}
