@@ -201,6 +201,10 @@ func TestRegexDialect(t *testing.T) {
 		{`$match("a1b22", /[0-9]+/).match`, `["1","22"]`},
 		{`$split("a, b,c", /,\s*/)`, `["a","b","c"]`},
 		{`$contains("Hello", /hello/i)`, `true`},
+		{`$contains("hello world", /^hello\ /)`, `true`},
+		{`$contains("hello$world", /^hello\$/)`, `true`},
+		{`$contains("hello world", /^hello\$/)`, `false`},
+		{`$contains("hello$", /^hello\$/)`, `true`},
 	}
 	for _, c := range cases {
 		got, err := eval(t, c.expr, nil)

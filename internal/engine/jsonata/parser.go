@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 var operators = map[string]int{
@@ -311,9 +312,11 @@ func compileJSRegex(pattern, flags string) (*regexp.Regexp, error) {
 }
 
 // translateJSRegex rewrites the JavaScript-only escapes \uXXXX and \u{X...}
-// into RE2's \x{...}; the rest of the syntax is shared by both engines.
+// into RE2's \x{...}, and identity escapes of characters RE2 does not accept
+// escaped (such as "\ ") into the plain character; the rest of the syntax is
+// shared by both engines.
 func translateJSRegex(p string) string {
-	if !strings.Contains(p, `\u`) {
+	if !strings.Contains(p, `\`) {
 		return p
 	}
 	var sb strings.Builder
@@ -332,6 +335,16 @@ func translateJSRegex(p string) string {
 						continue
 					}
 				}
+			}
+			c := p[i+1]
+			isPunct := c < 0x80 && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c > ' ' && c != 0x7f
+			isAlnum := (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+			if !isPunct && !isAlnum {
+				// identity escape of a space, control or non-ASCII character
+				r, size := utf8.DecodeRuneInString(p[i+1:])
+				sb.WriteString(`\x{` + strconv.FormatInt(int64(r), 16) + `}`)
+				i += size
+				continue
 			}
 			sb.WriteByte(p[i])
 			sb.WriteByte(p[i+1])
