@@ -251,3 +251,5 @@ func waitDeleted(ctx context.Context, t *testing.T, obj client.Object) {
 	}
 	t.Fatalf("%s was not deleted", obj.GetName())
 }
+
+func metaName(ns, name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name} }

@@ -1,0 +1,116 @@
+package envtest
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/podtask"
+)
+
+// Large data goes into Payloads beside the Execution: an output over 16 KiB (outputRef),
+// event details over 2 KiB (detailsRef) and an engine state over 16 KiB (engineStateRef),
+// which is deleted once the status no longer refers to it.
+func TestLargeDataIsStoredInPayloads(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	big := strings.Repeat("x", 20000)
+	create(ctx, t, makeStateMachine(ns, "big", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}`).obj())
+	e := makeExecution(ns, "e").stateMachine("big").input(`{"data":"` + big + `"}`).obj()
+	create(ctx, t, e)
+	e = waitFor(ctx, t, e, "an engine state in a payload", func(e *kstatesv1alpha1.Execution) bool {
+		return e.Status.EngineStateRef != nil
+	})
+	stateRef := e.Status.EngineStateRef.Name
+	if e.Status.EngineState != nil || len(e.Status.History.Events) == 0 || e.Status.History.Events[0].DetailsRef == nil {
+		t.Fatalf("while waiting: engineState inline %v, first event %+v", e.Status.EngineState != nil, e.Status.History.Events)
+	}
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
+	if got.Status.Output != "" || got.Status.OutputRef == nil {
+		t.Fatalf("output inline %d bytes, ref %+v", len(got.Status.Output), got.Status.OutputRef)
+	}
+	p := &kstatesv1alpha1.Payload{}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: got.Status.OutputRef.Name}, p); err != nil {
+		t.Fatal(err)
+	}
+	if !jsonEq(p.Spec.Data, `{"data":"`+big+`"}`) || p.Spec.Purpose != kstatesv1alpha1.PayloadOutput || p.Spec.SHA256 != got.Status.OutputRef.SHA256 {
+		t.Errorf("output payload: purpose %s, %d bytes", p.Spec.Purpose, len(p.Spec.Data))
+	}
+	d := &kstatesv1alpha1.Payload{}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: got.Status.History.Events[0].DetailsRef.Name}, d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Spec.Purpose != kstatesv1alpha1.PayloadEventDetails || !strings.Contains(d.Spec.Data, big) {
+		t.Errorf("details payload: purpose %s", d.Spec.Purpose)
+	}
+	waitDeleted(ctx, t, &kstatesv1alpha1.Payload{ObjectMeta: metaName(ns, stateRef)})
+}
+
+// tasksOf waits until the execution has n unfinished task pods and returns them by state name.
+func tasksOf(ctx context.Context, t *testing.T, e *kstatesv1alpha1.Execution, n int) []corev1.Pod {
+	t.Helper()
+	var pods []corev1.Pod
+	waitFor(ctx, t, e, "task pods", func(e *kstatesv1alpha1.Execution) bool {
+		list := &corev1.PodList{}
+		if err := k8sClient.List(ctx, list, client.InNamespace(e.Namespace), client.MatchingLabels{kstatesv1alpha1.LabelExecutionUID: string(e.UID)}); err != nil {
+			t.Fatal(err)
+		}
+		pods = pods[:0]
+		for _, p := range list.Items {
+			if podtask.Finished(&p) == nil {
+				pods = append(pods, p)
+			}
+		}
+		return len(pods) == n
+	})
+	sort.Slice(pods, func(i, j int) bool {
+		return pods[i].Annotations[podtask.InputAnnotation] < pods[j].Annotations[podtask.InputAnnotation]
+	})
+	return pods
+}
+
+// Tasks inside Parallel branches and Map iterations run as pods at the same time, one pod per
+// thread, and their outputs are collected in order.
+func TestTasksRunInParallelBranchesAndMapIterations(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	create(ctx, t, makeStateMachine(ns, "fan", `{"StartAt":"Par","States":{
+		"Par":{"Type":"Parallel","Next":"Each","ResultPath":"$.par","Branches":[
+			{"StartAt":"T1","States":{"T1":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x","Input":"b0"},"End":true}}},
+			{"StartAt":"T2","States":{"T2":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x","Input":"b1"},"End":true}}}]},
+		"Each":{"Type":"Map","ItemsPath":"$.items","ResultPath":"$.map","End":true,
+			"ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x","Input.$":"$"},"End":true}}}}}}`).obj())
+	e := makeExecution(ns, "e").stateMachine("fan").input(`{"items":["i0","i1","i2"]}`).obj()
+	create(ctx, t, e)
+	pods := tasksOf(ctx, t, e, 2)
+	if pods[0].Annotations[podtask.InputAnnotation] != `"b0"` || pods[1].Annotations[podtask.InputAnnotation] != `"b1"` {
+		t.Fatalf("branch inputs %q %q", pods[0].Annotations[podtask.InputAnnotation], pods[1].Annotations[podtask.InputAnnotation])
+	}
+	e = waitFor(ctx, t, e, "two running branches", func(e *kstatesv1alpha1.Execution) bool {
+		return e.Status.CurrentState == "Par (2 running)"
+	})
+	// Finish them in reverse order: the result keeps branch order.
+	completePod(ctx, t, &pods[1], 0, `"out1"`)
+	completePod(ctx, t, &pods[0], 0, `"out0"`)
+	pods = tasksOf(ctx, t, e, 3)
+	for i := range pods {
+		completePod(ctx, t, &pods[i], 0, `{"done":`+pods[i].Annotations[podtask.InputAnnotation]+`}`)
+	}
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
+	want := `{"items":["i0","i1","i2"],"par":["out0","out1"],"map":[{"done":"i0"},{"done":"i1"},{"done":"i2"}]}`
+	if !jsonEq(got.Status.Output, want) {
+		t.Errorf("output %s, want %s", got.Status.Output, want)
+	}
+	all := &corev1.PodList{}
+	if err := k8sClient.List(ctx, all, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != 5 {
+		t.Errorf("%d pods, want exactly one per task: 5", len(all.Items))
+	}
+}
