@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -335,7 +336,7 @@ func toInternal(v any) any {
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		vals := make([]any, len(keys))
 		o := &Object{keys: keys, vals: vals}
 		for i, k := range keys {
