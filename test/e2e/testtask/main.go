@@ -1,0 +1,74 @@
+// Command testtask is a task container for end-to-end tests (image kstates.local/testtask:dev):
+// its first argument names what it does with its input (internal/taskkit's contract).
+//
+//	testtask echo      the output is the input
+//	testtask fail      the named error {"Error": input.error, "Cause": input.cause}
+//	testtask sleep     sleeps input.seconds (a number), then outputs the input
+//	testtask output    outputs {"data": "xxx..."} of input.bytes bytes (large outputs go to stdout)
+//	testtask exit      exits with input.code and no message (States.TaskFailed)
+//	testtask env       outputs the KSTATES_* environment (token, attempt, state, ...)
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kstates/kstates/internal/taskkit"
+)
+
+var tasks = map[string]taskkit.Handler{
+	"echo": func(t *taskkit.Task) (any, error) { return t.Input, nil },
+	"fail": func(t *taskkit.Task) (any, error) {
+		var in struct{ Error, Cause string }
+		if err := t.Decode(&in); err != nil {
+			return nil, err
+		}
+		if in.Error == "" {
+			in.Error = "TestError"
+		}
+		return nil, &taskkit.Error{Name: in.Error, Cause: in.Cause}
+	},
+	"sleep": func(t *taskkit.Task) (any, error) {
+		var in struct{ Seconds float64 }
+		if err := t.Decode(&in); err != nil {
+			return nil, err
+		}
+		time.Sleep(time.Duration(in.Seconds * float64(time.Second)))
+		return t.Input, nil
+	},
+	"output": func(t *taskkit.Task) (any, error) {
+		var in struct{ Bytes int }
+		if err := t.Decode(&in); err != nil {
+			return nil, err
+		}
+		return map[string]string{"data": strings.Repeat("x", max(0, in.Bytes-len(`{"data":""}`)))}, nil
+	},
+	"exit": func(t *taskkit.Task) (any, error) {
+		var in struct{ Code int }
+		if err := t.Decode(&in); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "exiting with %d\n", in.Code)
+		os.Exit(in.Code)
+		return nil, nil
+	},
+	"env": func(t *taskkit.Task) (any, error) {
+		out := map[string]string{}
+		for _, kv := range os.Environ() {
+			if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "KSTATES_") {
+				out[k] = v
+			}
+		}
+		return out, nil
+	},
+}
+
+func main() {
+	if len(os.Args) < 2 || tasks[os.Args[1]] == nil {
+		fmt.Fprintln(os.Stderr, "usage: testtask echo|fail|sleep|output|exit|env")
+		os.Exit(2)
+	}
+	taskkit.Main(tasks[os.Args[1]])
+}
