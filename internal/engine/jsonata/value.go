@@ -54,7 +54,23 @@ type Object struct {
 // NewObject returns an empty ordered object.
 func NewObject() *Object { return &Object{} }
 
+// smallObject holds an Object and the backing arrays of its first few
+// entries in one allocation.
+type smallObject struct {
+	o Object
+	k [smallObjectSize]string
+	v [smallObjectSize]any
+}
+
+const smallObjectSize = 4
+
 func newObjectCap(n int) *Object {
+	if n <= smallObjectSize {
+		s := &smallObject{}
+		s.o.keys = s.k[:0]
+		s.o.vals = s.v[:0]
+		return &s.o
+	}
 	return &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
 }
 
@@ -332,27 +348,27 @@ func toInternal(v any) any {
 		}
 		return &Array{items: items}
 	case map[string]any:
-		keys := make([]string, 0, len(t))
+		o := newObjectCap(len(t))
 		for k := range t {
-			keys = append(keys, k)
+			o.keys = append(o.keys, k)
 		}
-		slices.Sort(keys)
-		vals := make([]any, len(keys))
-		o := &Object{keys: keys, vals: vals}
-		for i, k := range keys {
-			vals[i] = toInternal(t[k])
+		slices.Sort(o.keys)
+		for _, k := range o.keys {
+			o.vals = append(o.vals, toInternal(t[k]))
 			if !o.hasIdx && isIndexKey(k) {
 				o.hasIdx = true
 			}
 		}
-		if len(keys) > objectIndexThreshold {
+		if len(o.keys) > objectIndexThreshold {
 			o.reindex()
 		}
 		return o
 	case *Object:
-		o := &Object{keys: append([]string(nil), t.keys...), vals: make([]any, len(t.vals)), hasIdx: t.hasIdx}
-		for i, v := range t.vals {
-			o.vals[i] = toInternal(v)
+		o := newObjectCap(len(t.keys))
+		o.hasIdx = t.hasIdx
+		o.keys = append(o.keys, t.keys...)
+		for _, v := range t.vals {
+			o.vals = append(o.vals, toInternal(v))
 		}
 		if len(o.keys) > objectIndexThreshold {
 			o.reindex()
