@@ -217,3 +217,43 @@ func TestRegexDialect(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentPreparedInput(t *testing.T) {
+	shared := Prepare(map[string]any{"a": []any{map[string]any{"b": []any{1}}, map[string]any{"b": 2}}, "o": map[string]any{"x": 1}})
+	exprs := []*Expr{
+		MustCompile(`a.b[]`),
+		MustCompile(`a[0].b[]`),
+		MustCompile(`$ ~> |o|{"x": 2, "y": 3}|`),
+		MustCompile(`$sort(a.b, function($l, $r){ $l < $r })`),
+		MustCompile(`a#$i.{"i": $i, "b": b}`),
+	}
+	want := make([]string, len(exprs))
+	for i, e := range exprs {
+		r, err := e.Evaluate(shared, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = jsonOf(t, r)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 100; k++ {
+				for i, e := range exprs {
+					r, err := e.Evaluate(shared, nil)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if got := jsonOf(t, r); got != want[i] {
+						t.Errorf("%s: got %s, want %s", e, got, want[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
