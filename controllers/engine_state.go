@@ -76,6 +76,10 @@ func (r *ExecutionReconciler) saveEngineState(ctx context.Context, exec *kstates
 	if err != nil {
 		return "", fmt.Errorf("saving the engine state: %w", err)
 	}
+	if len(data) > kstatesv1alpha1.MaxPayloadObjectBytes {
+		return "", permanentError{fmt.Errorf("the execution's engine state is %d bytes, more than one Payload holds (%d); "+
+			"splitting a large Map's state over several payloads is not implemented yet", len(data), kstatesv1alpha1.MaxPayloadObjectBytes)}
+	}
 	old := st.EngineStateRef
 	if len(data) <= kstatesv1alpha1.MaxInlineEngineStateBytes {
 		st.EngineState, st.EngineStateRef = &apiextensionsv1.JSON{Raw: data}, nil

@@ -61,6 +61,10 @@ func (r *ExecutionReconciler) record(ctx context.Context, s *scope, evs []engine
 	}
 	if ex.Status == engine.StatusRunning {
 		old, err := r.saveEngineState(ctx, s.exec, s.status, ex)
+		if isPermanent(err) {
+			s.fail(engine.ErrDataLimitExceeded, err.Error())
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -86,34 +87,72 @@ func (r *ExecutionReconciler) externalizeDetails(ctx context.Context, exec *ksta
 	return nil
 }
 
+// maxOverflowChunkEvents is the most events put into one chunk when a single step produced
+// more events than a window holds (a Map starting or ending hundreds of iterations at once);
+// with details of at most 2 KiB each, such a chunk stays under ~500 KiB.
+const maxOverflowChunkEvents = 4 * kstatesv1alpha1.WindowEvents
+
+// keepInWindow is how many of a step's events stay in the window when the step overflowed it.
+const keepInWindow = 10
+
 // appendHistory adds events to the status's window, first sealing the oldest committed events
-// into the next HistoryChunk when the window would exceed its budget. The chunk is created
-// (or, after a crash, found) before this status write drops its events.
+// into the next HistoryChunk when the window would exceed its budget. A chunk is created (or,
+// after a crash, found) before this status write drops its events from the window. When one
+// step produced more events than a window holds, the whole committed window and all but the
+// last few new events are sealed, in order, so that ids stay contiguous.
 func (r *ExecutionReconciler) appendHistory(ctx context.Context, exec *kstatesv1alpha1.Execution, h *kstatesv1alpha1.ExecutionHistory, events []kstatesv1alpha1.HistoryEvent) error {
-	if n := history.SealCount(h.Events, events); n > 0 {
-		if h.ChunkPrefix == "" {
-			h.ChunkPrefix = objectPrefix(exec)
+	if len(events) > kstatesv1alpha1.WindowEvents {
+		if len(h.Events) > 0 {
+			if err := r.seal(ctx, exec, h, h.Events); err != nil {
+				return err
+			}
 		}
-		sealed := h.Events[:n]
-		if err := r.createChunk(ctx, exec, h, sealed); err != nil {
+		for len(events) > keepInWindow {
+			k := min(len(events)-keepInWindow, maxOverflowChunkEvents)
+			if err := r.seal(ctx, exec, h, events[:k]); err != nil {
+				return err
+			}
+			events = events[k:]
+		}
+	} else if n := history.SealCount(h.Events, events); n > 0 {
+		if err := r.seal(ctx, exec, h, h.Events[:n]); err != nil {
 			return err
 		}
-		h.ChunkCount++
-		h.SealedEventCount = sealed[len(sealed)-1].ID
-		h.Events = append([]kstatesv1alpha1.HistoryEvent(nil), h.Events[n:]...)
 	}
 	h.Events = append(h.Events, events...)
-	if len(h.Events) > kstatesv1alpha1.MaxWindowEvents {
-		return fmt.Errorf("one transition produced %d history events, more than the window holds (%d)", len(events), kstatesv1alpha1.MaxWindowEvents)
-	}
 	if len(h.Events) > 0 {
 		h.EventCount = h.Events[len(h.Events)-1].ID
 	}
 	return nil
 }
 
-// createChunk writes chunk number h.ChunkCount with the sealed events. When it exists (a
-// previous attempt crashed after creating it), it must hold the same events.
+// seal writes events (the oldest of the window, or a step's overflow) into chunk number
+// h.ChunkCount and removes them from the window.
+func (r *ExecutionReconciler) seal(ctx context.Context, exec *kstatesv1alpha1.Execution, h *kstatesv1alpha1.ExecutionHistory, sealed []kstatesv1alpha1.HistoryEvent) error {
+	if h.ChunkPrefix == "" {
+		h.ChunkPrefix = objectPrefix(exec)
+	}
+	sealed = append([]kstatesv1alpha1.HistoryEvent(nil), sealed...)
+	if err := r.createChunk(ctx, exec, h, sealed); err != nil {
+		return err
+	}
+	h.ChunkCount++
+	h.SealedEventCount = sealed[len(sealed)-1].ID
+	var rest []kstatesv1alpha1.HistoryEvent
+	for _, e := range h.Events {
+		if e.ID > h.SealedEventCount {
+			rest = append(rest, e)
+		}
+	}
+	h.Events = rest
+	return nil
+}
+
+// createChunk writes chunk number h.ChunkCount with the sealed events. When it exists, a
+// previous attempt made it and crashed (or lost a conflict) before its status write: no
+// committed status refers to it (its number is not below the committed chunkCount). If it
+// holds the same events it is used; otherwise it is replaced, so that the chunk always
+// matches the status that refers to it.
 func (r *ExecutionReconciler) createChunk(ctx context.Context, exec *kstatesv1alpha1.Execution, h *kstatesv1alpha1.ExecutionHistory, sealed []kstatesv1alpha1.HistoryEvent) error {
 	c := &kstatesv1alpha1.HistoryChunk{
 		ObjectMeta: metav1.ObjectMeta{
@@ -141,9 +180,17 @@ func (r *ExecutionReconciler) createChunk(ctx context.Context, exec *kstatesv1al
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(c), old); err != nil {
 		return fmt.Errorf("reading history chunk %s: %w", c.Name, err)
 	}
-	if old.Spec.FirstEventID != c.Spec.FirstEventID || old.Spec.LastEventID != c.Spec.LastEventID {
-		return fmt.Errorf("history chunk %s holds events %d-%d, expected %d-%d", c.Name,
-			old.Spec.FirstEventID, old.Spec.LastEventID, c.Spec.FirstEventID, c.Spec.LastEventID)
+	if equality.Semantic.DeepEqual(old.Spec, c.Spec) {
+		return nil
+	}
+	if exec.Status.History.ChunkCount > h.ChunkCount {
+		return fmt.Errorf("history chunk %s is committed and holds other events", c.Name)
+	}
+	if err := r.Delete(ctx, old, client.Preconditions{UID: &old.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("replacing history chunk %s: %w", c.Name, err)
+	}
+	if err := r.Create(ctx, c); err != nil {
+		return fmt.Errorf("replacing history chunk %s: %w", c.Name, err)
 	}
 	return nil
 }

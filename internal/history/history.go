@@ -6,6 +6,7 @@ package history
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +27,7 @@ func Convert(events []engine.HistoryEvent) ([]kstatesv1alpha1.HistoryEvent, erro
 		}
 		ev := kstatesv1alpha1.HistoryEvent{
 			ID: e.ID, PreviousEventID: e.PreviousEventID,
-			Timestamp: metav1.NewMicroTime(e.Timestamp.UTC()), Type: e.Type,
+			Timestamp: metav1.NewMicroTime(e.Timestamp.UTC().Truncate(time.Microsecond)), Type: e.Type,
 		}
 		if key := engine.DetailsKey(e.Type); key != "" {
 			var fields map[string]json.RawMessage

@@ -3,6 +3,7 @@ package envtest
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,5 +113,34 @@ func TestTasksRunInParallelBranchesAndMapIterations(t *testing.T) {
 	}
 	if len(all.Items) != 5 {
 		t.Errorf("%d pods, want exactly one per task: 5", len(all.Items))
+	}
+}
+
+// A step that produces more events than a window holds (a Map of 150 items starts and ends
+// every iteration at once) seals them straight into chunks, keeping ids contiguous.
+func TestWideMapHistoryOverflowsIntoChunks(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	items := make([]string, 150)
+	for i := range items {
+		items[i] = strconv.Itoa(i)
+	}
+	create(ctx, t, makeStateMachine(ns, "wide", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true,
+		"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}}}}`).obj(),
+		makeExecution(ns, "e").stateMachine("wide").input("["+strings.Join(items, ",")+"]").obj())
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
+	if got.Status.Output != "["+strings.Join(items, ",")+"]" {
+		t.Errorf("output %.80s...", got.Status.Output)
+	}
+	types := historyTypes(ctx, t, got)
+	counts := map[string]int{}
+	for _, ty := range types {
+		counts[ty]++
+	}
+	if counts["MapIterationStarted"] != 150 || counts["MapIterationSucceeded"] != 150 || counts["PassStateEntered"] != 150 {
+		t.Errorf("event counts %v", counts)
+	}
+	if len(got.Status.History.Events) > kstatesv1alpha1.WindowEvents || got.Status.History.ChunkCount < 2 {
+		t.Errorf("window %d events, %d chunks", len(got.Status.History.Events), got.Status.History.ChunkCount)
 	}
 }
