@@ -41,6 +41,12 @@ func (ex *Execution) execParallel(t *Thread) {
 			return
 		}
 	}
+	ex.startParallel(t, eff)
+}
+
+// startParallel starts t's branches with input eff.
+func (ex *Execution) startParallel(t *Thread, eff any) {
+	cs := t.cs
 	started := ex.emit(t, "ParallelStateStarted", nil)
 	n := len(cs.branches)
 	t.Phase, t.Total, t.Finished, t.Failures = PhaseChildren, n, 0, 0
@@ -125,7 +131,7 @@ func (ex *Execution) childDone(t *Thread, c *Thread) {
 		if ex.toleranceExceeded(t) {
 			ex.abortChildren(t)
 			name, cause := c.Error, c.Cause
-			if cs.hasTolCount || cs.hasTolPercent || cs.tolCountPath != nil || cs.tolPercentPath != nil {
+			if cs.hasTolCount || cs.hasTolPercent || cs.tolCountPath != nil || cs.tolPercentPath != nil || cs.jtolCount != nil || cs.jtolPct != nil {
 				name, cause = ErrExceedToleratedFailed, "The specified tolerated failure threshold was exceeded"
 			}
 			if cs.distributed {
@@ -337,6 +343,28 @@ func (ex *Execution) execMap(t *Thread) {
 		}
 	}
 	t.TolCount, t.TolPct = tolCount, tolPct
+	ex.spawnMap(t)
+}
+
+// startMap starts t's iterations over inputs (JSONata mode, where every
+// field is evaluated before the Map starts).
+func (ex *Execution) startMap(t *Thread, inputs []any, maxConc, tolCount int64, tolPct float64) {
+	n := len(inputs)
+	t.Effective = Value{inputs}
+	t.Phase, t.Total, t.Finished, t.Failures, t.NextItem = PhaseChildren, n, 0, 0, 0
+	t.MaxConc = int(maxConc)
+	t.Results = Value{make([]any, n)}
+	t.Children = t.Children[:0]
+	ex.emit(t, "MapStateStarted", &MapStartedDetails{Length: n})
+	t.TolCount, t.TolPct = tolCount, tolPct
+	ex.spawnMap(t)
+}
+
+// spawnMap records MapRunStarted for a distributed Map and starts the
+// first iterations.
+func (ex *Execution) spawnMap(t *Thread) {
+	cs := t.cs
+	n := t.Total
 	if cs.distributed {
 		ex.emit(t, "MapRunStarted", &MapRunStartedDetails{MapRunArn: ex.Context.StateMachineID + "/" + t.State + ":" + strconv.Itoa(t.Attempt)})
 	}
@@ -408,6 +436,15 @@ func (ex *Execution) batch(t *Thread, sc interface{}, items []any) ([]any, *fail
 		}
 		batchInput, hasInput = v, true
 	}
+	return groupBatches(items, maxItems, maxBytes, batchInput, hasInput), nil
+}
+
+// groupBatches groups items into {"Items": [...], "BatchInput": ...}
+// batches of at most maxItems items and maxBytes bytes (0: no limit).
+func groupBatches(items []any, maxItems, maxBytes int64, batchInput any, hasInput bool) []any {
+	if maxItems <= 0 && maxBytes <= 0 {
+		maxItems = 1 << 31
+	}
 	var out []any
 	var cur []any
 	size := 0
@@ -434,5 +471,5 @@ func (ex *Execution) batch(t *Thread, sc interface{}, items []any) ([]any, *fail
 	if out == nil {
 		out = []any{}
 	}
-	return out, nil
+	return out
 }

@@ -86,6 +86,8 @@ type ccatcher struct {
 	resultPath *jsonpath.Reference
 	resultNull bool
 	assign     *template.Template
+	// JSONata mode.
+	joutput, jassign *jnode
 }
 
 // cstate is one compiled state.
@@ -165,6 +167,18 @@ type cstate struct {
 	unsupportedWriter  string
 	label              string
 	mapIterationEvents bool
+
+	// JSONata mode (query.go): every field that may hold {% %}
+	// expressions, compiled.
+	jargs, joutput, jassign      *jnode
+	jtimeout, jheartbeat         *jnode
+	jchoices                     []*jchoice
+	jseconds, jtimestamp         *jnode
+	jerror, jcause               *jnode
+	jitems, jitemSelector        *jnode
+	jmaxConc, jtolCount, jtolPct *jnode
+	jbatchMax, jbatchBytes       *jnode
+	jbatchInput                  *jnode
 }
 
 // compileErr collects compile problems with their location.
@@ -323,8 +337,7 @@ func compileState(d *cdef, cs *cstate, ce *compileErr, depth int) {
 	}
 	cs.end = s.End || cs.kind == kSucceed || cs.kind == kFail
 	if cs.jsonata {
-		// JSONata is a later issue: the state fails at run time with
-		// States.Runtime; nothing else is compiled.
+		compileJSONataState(d, cs, ce, depth)
 		return
 	}
 	ctx := false
@@ -356,26 +369,7 @@ func compileState(d *cdef, cs *cstate, ce *compileErr, depth int) {
 	for _, o := range []asl.Optional[string]{s.InputPath, s.OutputPath, s.ItemsPath, s.ErrorPath, s.CausePath, s.SecondsPath, s.TimestampPath, s.TimeoutSecondsPath, s.HeartbeatSecondsPath, s.MaxConcurrencyPath, s.ToleratedFailureCountPath, s.ToleratedFailurePercentagePath} {
 		ctx = ctx || strings.Contains(o.Value, "$$")
 	}
-	for i, r := range s.Retry {
-		if r == nil {
-			continue
-		}
-		cr := &cretrier{r: r, errors: r.ErrorEquals, interval: 1, maxAttempts: 3, backoff: 2, jitter: r.JitterStrategy == "FULL"}
-		if r.IntervalSeconds.Has() {
-			cr.interval = float64(r.IntervalSeconds.Value)
-		}
-		if r.MaxAttempts.Has() {
-			cr.maxAttempts = r.MaxAttempts.Value
-		}
-		if r.BackoffRate.Has() {
-			cr.backoff = r.BackoffRate.Value
-		}
-		if r.MaxDelaySeconds.Has() {
-			cr.maxDelay = float64(r.MaxDelaySeconds.Value)
-		}
-		_ = i
-		cs.retriers = append(cs.retriers, cr)
-	}
+	compileRetriers(cs)
 	for i, c := range s.Catch {
 		if c == nil {
 			continue
@@ -482,6 +476,30 @@ func compileState(d *cdef, cs *cstate, ce *compileErr, depth int) {
 		compileMap(cs, ce, depth)
 	}
 	cs.needsCtx = ctx
+}
+
+// compileRetriers applies the retriers' defaults: IntervalSeconds 1,
+// MaxAttempts 3, BackoffRate 2.0.
+func compileRetriers(cs *cstate) {
+	for _, r := range cs.s.Retry {
+		if r == nil {
+			continue
+		}
+		cr := &cretrier{r: r, errors: r.ErrorEquals, interval: 1, maxAttempts: 3, backoff: 2, jitter: r.JitterStrategy == "FULL"}
+		if r.IntervalSeconds.Has() {
+			cr.interval = float64(r.IntervalSeconds.Value)
+		}
+		if r.MaxAttempts.Has() {
+			cr.maxAttempts = r.MaxAttempts.Value
+		}
+		if r.BackoffRate.Has() {
+			cr.backoff = r.BackoffRate.Value
+		}
+		if r.MaxDelaySeconds.Has() {
+			cr.maxDelay = float64(r.MaxDelaySeconds.Value)
+		}
+		cs.retriers = append(cs.retriers, cr)
+	}
 }
 
 func choicesMentionContext(rs []*asl.ChoiceRule) bool {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kstates/kstates/internal/engine/intrinsics"
+	"github.com/kstates/kstates/internal/engine/jsonata"
 	"github.com/kstates/kstates/internal/engine/jsonpath"
 	"github.com/kstates/kstates/internal/engine/value"
 )
@@ -197,6 +198,7 @@ type Execution struct {
 	now            time.Time
 	env            *Env
 	ienv           *intrinsics.Env
+	jopts          []jsonata.Option
 	prog           *Program
 }
 

@@ -51,7 +51,7 @@ func (ex *Execution) enter(t *Thread) {
 		t.EnteredEventID = ex.emit(t, enteredType[cs.kind], d)
 	}
 	if cs.jsonata {
-		ex.fail(t, ex.runtimeFailure(t, "JSONata is not supported yet"))
+		ex.enterJSONata(t)
 		return
 	}
 	switch cs.kind {
@@ -144,6 +144,10 @@ func (ex *Execution) failWith(t *Thread, f *failure, failedEvent string) {
 			continue
 		}
 		errOut := map[string]any{"Error": f.name, "Cause": f.cause}
+		if cs.jsonata {
+			ex.jcatch(t, c, errOut)
+			return
+		}
 		assigned, af := ex.assign(t, c.assign, errOut)
 		if af != nil {
 			ex.threadFailed(t, af.name, af.cause)
@@ -188,6 +192,10 @@ func (ex *Execution) threadFailed(t *Thread, name, cause string) {
 // ResultPath, OutputPath, then exit.
 func (ex *Execution) complete(t *Thread, result any) {
 	cs := t.cs
+	if cs.jsonata {
+		ex.jcomplete(t, result)
+		return
+	}
 	if cs.resultSel != nil {
 		r, f := ex.evalTemplate(t, cs.resultSel, ex.scope(t, result))
 		if f != nil {
@@ -489,6 +497,12 @@ func (ex *Execution) execTask(t *Thread) {
 			return
 		}
 	}
+	ex.startTask(t, eff, timeout, heartbeat)
+}
+
+// startTask schedules t's task with its effective input and timeouts.
+func (ex *Execution) startTask(t *Thread, eff any, timeout, heartbeat int64) {
+	cs := t.cs
 	if f := ex.tooBig(t, eff); f != nil {
 		ex.fail(t, f)
 		return

@@ -1,0 +1,162 @@
+// Package awsjsonata holds what AWS Step Functions adds to JSONata: the
+// functions $partition, $range, $hash, $random (with an optional seed),
+// $uuid and $parse, the removal of $eval, and the conversion of JSONata
+// results into the engine's value model.
+//
+// The functions share their argument rules and failures with the
+// intrinsic functions they replace (States.ArrayPartition,
+// States.ArrayRange, States.Hash, States.MathRandom, States.UUID,
+// States.StringToJson) through intrinsics.Invoke. Randomness and UUIDs come
+// from an injected Env, so evaluations are reproducible in tests.
+package awsjsonata
+
+import (
+	"errors"
+	"math"
+	"math/rand"
+	"strings"
+
+	"github.com/kstates/kstates/internal/engine/intrinsics"
+	"github.com/kstates/kstates/internal/engine/jsonata"
+	"github.com/kstates/kstates/internal/engine/value"
+)
+
+// Env supplies the nondeterministic inputs of $random and $uuid.
+type Env struct {
+	// UUID returns a new version 4 UUID.
+	UUID func() string
+	// Int63n returns a pseudo-random number in [0, n).
+	Int63n func(n int64) int64
+}
+
+// Functions returns the evaluation options that register AWS's functions
+// (and disable $eval, which Step Functions does not offer) for env.
+func Functions(env Env) []jsonata.Option {
+	ienv := &intrinsics.Env{UUID: env.UUID, Int63n: env.Int63n}
+	return []jsonata.Option{
+		jsonata.WithFunction("partition", func(args ...any) (any, error) {
+			return invoke("$partition", "States.ArrayPartition", ienv, args...)
+		}, "<an:a>"),
+		jsonata.WithFunction("range", func(args ...any) (any, error) {
+			return invoke("$range", "States.ArrayRange", ienv, args...)
+		}, "<nnn:a>"),
+		jsonata.WithFunction("hash", func(args ...any) (any, error) {
+			return invoke("$hash", "States.Hash", ienv, args...)
+		}, "<s-s:s>"),
+		jsonata.WithFunction("random", func(args ...any) (any, error) {
+			return random(env, args...)
+		}, "<n?:n>"),
+		jsonata.WithFunction("uuid", func(...any) (any, error) {
+			if env.UUID == nil {
+				return nil, errors.New("$uuid: no UUID source")
+			}
+			return env.UUID(), nil
+		}, "<:s>"),
+		jsonata.WithFunction("parse", parse, "<s-:x>"),
+		jsonata.WithFunction("eval", func(...any) (any, error) {
+			return nil, &jsonata.Error{Code: "T1006", Position: -1, Message: "Attempted to invoke a non-function"}
+		}),
+	}
+}
+
+// invoke runs an intrinsic function on JSONata arguments and reports its
+// failures under the JSONata function's name.
+func invoke(name, intrinsic string, env *intrinsics.Env, args ...any) (any, error) {
+	vals := make([]any, 0, len(args))
+	for _, a := range args {
+		if jsonata.IsUndefined(a) {
+			continue
+		}
+		vals = append(vals, Value(a))
+	}
+	r, err := intrinsics.Invoke(intrinsic, vals, env)
+	if err != nil {
+		msg := err.Error()
+		var ie *intrinsics.Error
+		if errors.As(err, &ie) {
+			msg = ie.Message
+		}
+		return nil, errors.New(strings.ReplaceAll(msg, intrinsic, name))
+	}
+	return r, nil
+}
+
+// random is AWS's $random: a number in [0, 1); with a seed, the same seed
+// always gives the same number.
+func random(env Env, args ...any) (any, error) {
+	if len(args) > 0 && !jsonata.IsUndefined(args[0]) {
+		f, ok := args[0].(float64)
+		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, errors.New("$random: the seed must be a number")
+		}
+		return rand.New(rand.NewSource(int64(f))).Float64(), nil
+	}
+	if env.Int63n == nil {
+		return rand.Float64(), nil
+	}
+	const n = 1 << 53
+	return float64(env.Int63n(n)) / n, nil
+}
+
+// parse is AWS's $parse: the value of a JSON text.
+func parse(args ...any) (any, error) {
+	s, _ := args[0].(string)
+	v, err := value.ParseString(s)
+	if err != nil {
+		return nil, errors.New("$parse: the argument is not valid JSON: " + strings.TrimPrefix(err.Error(), "invalid JSON: "))
+	}
+	return v, nil
+}
+
+// Value converts a JSONata result (the jsonata package's public model) into
+// the engine's value model: *jsonata.Object becomes map[string]any, and a
+// number with an integral value that fits in a float64's exact range
+// becomes int64 (JSONata has one number type; Step Functions prints 2, not
+// 2.0). Functions and undefined become nil.
+func Value(v any) any {
+	switch t := v.(type) {
+	case nil, bool, string, int64:
+		return v
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 && !(t == 0 && math.Signbit(t)) {
+			return int64(t)
+		}
+		return t
+	case *jsonata.Object:
+		m := make(map[string]any, t.Len())
+		for _, k := range t.Keys() {
+			x, _ := t.Get(k)
+			if jsonata.IsUndefined(x) {
+				continue
+			}
+			m[k] = Value(x)
+		}
+		return m
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[k] = Value(x)
+		}
+		return m
+	case []any:
+		a := make([]any, 0, len(t))
+		for _, x := range t {
+			if jsonata.IsUndefined(x) {
+				continue
+			}
+			a = append(a, Value(x))
+		}
+		return a
+	}
+	if n, ok := value.Number(v); ok {
+		return Value(toFloat(n))
+	}
+	return nil
+}
+
+func toFloat(n any) any {
+	if i, ok := n.(int64); ok {
+		return float64(i)
+	}
+	return n
+}

@@ -1,0 +1,768 @@
+package engine
+
+// JSONata mode: states whose effective QueryLanguage is JSONata. Every
+// {% %} expression of such a state is compiled once by Compile into a
+// jnode tree; evaluation binds $states (input, context, result,
+// errorOutput as AWS makes them available) and the workflow variables, and
+// registers AWS's functions ($partition, $range, $hash, $random, $uuid,
+// $parse). Failures are States.QueryEvaluationError with AWS's causes.
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kstates/kstates/internal/engine/asl"
+	"github.com/kstates/kstates/internal/engine/awsjsonata"
+	"github.com/kstates/kstates/internal/engine/jsonata"
+	"github.com/kstates/kstates/internal/engine/value"
+)
+
+// ErrQueryEvaluation is raised when a JSONata expression fails, returns
+// nothing, or returns a value of the wrong type.
+const ErrQueryEvaluation = "States.QueryEvaluationError"
+
+// JSONata evaluation limits: a runaway expression ends with U1001 and so
+// with States.QueryEvaluationError.
+const (
+	jsonataTimeout  = 10 * time.Second
+	jsonataMaxDepth = 2000
+)
+
+// jnode is a compiled JSONata-mode value: a literal, a {% %} expression, or
+// an object or array holding expressions somewhere.
+type jnode struct {
+	lit   any // a literal (no expression inside)
+	src   string
+	expr  *jsonata.Expr
+	keys  []string // object
+	vals  []*jnode // object values or array items
+	isObj bool
+	isArr bool
+}
+
+// jsonataSource returns the expression of a string that is entirely
+// "{% expression %}".
+func jsonataSource(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	if len(t) >= 4 && strings.HasPrefix(t, "{%") && strings.HasSuffix(t, "%}") {
+		return strings.TrimSpace(t[2 : len(t)-2]), true
+	}
+	return "", false
+}
+
+// compileJ compiles a JSONata-mode template; nil for an absent field.
+func compileJ(o asl.Optional[any], ptr string, ce *compileErr) *jnode {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		return &jnode{}
+	}
+	return compileJValue(o.Value, ptr, ce, 0)
+}
+
+func compileJValue(v any, ptr string, ce *compileErr, depth int) *jnode {
+	if depth > 200 {
+		ce.add(ptr, "the value nests too deeply")
+		return &jnode{}
+	}
+	switch t := v.(type) {
+	case string:
+		src, ok := jsonataSource(t)
+		if !ok {
+			return &jnode{lit: t}
+		}
+		e, err := jsonata.Compile(src)
+		if err != nil {
+			ce.add(ptr, "%s", jsonataCompileMessage(src, err))
+			return &jnode{lit: t}
+		}
+		return &jnode{src: src, expr: e}
+	case map[string]any:
+		n := &jnode{isObj: true}
+		dynamic := false
+		for _, k := range sortedKeys(t) {
+			c := compileJValue(t[k], ptr+"/"+escapePointer(k), ce, depth+1)
+			dynamic = dynamic || !c.literal()
+			n.keys, n.vals = append(n.keys, k), append(n.vals, c)
+		}
+		if !dynamic {
+			return &jnode{lit: v}
+		}
+		return n
+	case []any:
+		n := &jnode{isArr: true}
+		dynamic := false
+		for i, x := range t {
+			c := compileJValue(x, fmt.Sprintf("%s/%d", ptr, i), ce, depth+1)
+			dynamic = dynamic || !c.literal()
+			n.vals = append(n.vals, c)
+		}
+		if !dynamic {
+			return &jnode{lit: v}
+		}
+		return n
+	}
+	return &jnode{lit: v}
+}
+
+// jsonataCompileMessage describes a syntax error with its JSONata code.
+func jsonataCompileMessage(src string, err error) string {
+	var je *jsonata.Error
+	if errors.As(err, &je) {
+		return fmt.Sprintf("the JSONata expression '%s' is invalid: %s: %s (position %d)", src, je.Code, je.Message, je.Position)
+	}
+	return fmt.Sprintf("the JSONata expression '%s' is invalid: %v", src, err)
+}
+
+func (n *jnode) literal() bool { return n.expr == nil && !n.isObj && !n.isArr }
+
+// sources appends the expressions of n.
+func (n *jnode) sources(out []string) []string {
+	if n == nil {
+		return out
+	}
+	if n.expr != nil {
+		out = append(out, n.src)
+	}
+	for _, c := range n.vals {
+		out = c.sources(out)
+	}
+	return out
+}
+
+// readsContext reports whether an expression may read $states.context (or
+// $states as a whole).
+func readsContext(srcs []string) bool {
+	for _, s := range srcs {
+		for _, f := range []string{"$states.input", "$states.result", "$states.errorOutput"} {
+			s = strings.ReplaceAll(s, f, "")
+		}
+		if strings.Contains(s, "$states") {
+			return true
+		}
+	}
+	return false
+}
+
+func escapePointer(k string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+}
+
+// jscope is the evaluation environment of one JSONata state: $states and
+// the variables in scope.
+type jscope struct {
+	ex     *Execution
+	t      *Thread
+	states map[string]any
+	bind   map[string]any
+	opts   []jsonata.Option
+}
+
+// jscope makes the scope of t's state over its input.
+func (ex *Execution) jscope(t *Thread, input any) *jscope {
+	if ex.jopts == nil {
+		ex.jopts = append(awsjsonata.Functions(awsjsonata.Env{UUID: ex.uuid, Int63n: ex.int63n}),
+			jsonata.WithTimeout(jsonataTimeout), jsonata.WithMaxDepth(jsonataMaxDepth))
+	}
+	s := &jscope{ex: ex, t: t, states: map[string]any{"input": jsonata.Prepare(input)}}
+	s.opts = append(ex.jopts[:len(ex.jopts):len(ex.jopts)], jsonata.WithNow(ex.now))
+	if t.cs != nil && t.cs.needsCtx {
+		s.states["context"] = jsonata.Prepare(ex.contextObject(t))
+	}
+	s.bind = map[string]any{}
+	for sc := t; sc != nil; sc = sc.parent {
+		for k, v := range sc.Vars {
+			if _, ok := s.bind[k]; !ok {
+				s.bind[k] = v
+			}
+		}
+	}
+	s.bind["states"] = s.states
+	return s
+}
+
+// with returns a copy of s whose $states also holds key (result,
+// errorOutput) or replaces it (context for a Map item).
+func (s *jscope) with(key string, v any) *jscope {
+	c := *s
+	c.states = make(map[string]any, len(s.states)+1)
+	for k, x := range s.states {
+		c.states[k] = x
+	}
+	c.states[key] = jsonata.Prepare(v)
+	c.bind = make(map[string]any, len(s.bind))
+	for k, x := range s.bind {
+		c.bind[k] = x
+	}
+	c.bind["states"] = c.states
+	return &c
+}
+
+// eval evaluates n; field names it in causes ("Output", "Assign/x").
+func (s *jscope) eval(n *jnode, field string) (any, *failure) {
+	switch {
+	case n.expr != nil:
+		return s.evalExpr(n, field)
+	case n.isObj:
+		m := make(map[string]any, len(n.keys))
+		for i, k := range n.keys {
+			v, f := s.eval(n.vals[i], field+"/"+k)
+			if f != nil {
+				return nil, f
+			}
+			m[k] = v
+		}
+		return m, nil
+	case n.isArr:
+		a := make([]any, len(n.vals))
+		for i, c := range n.vals {
+			v, f := s.eval(c, fmt.Sprintf("%s/%d", field, i))
+			if f != nil {
+				return nil, f
+			}
+			a[i] = v
+		}
+		return a, nil
+	}
+	switch n.lit.(type) {
+	case map[string]any, []any:
+		return value.Copy(n.lit), nil
+	}
+	return n.lit, nil
+}
+
+func (s *jscope) evalExpr(n *jnode, field string) (any, *failure) {
+	r, err := n.expr.Evaluate(jsonata.Undefined, s.bind, s.opts...)
+	if err != nil {
+		msg := err.Error()
+		var je *jsonata.Error
+		if errors.As(err, &je) {
+			msg = je.Code + ": " + je.Message
+		}
+		return nil, s.queryFailure(fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' threw an error during evaluation. %s", n.src, field, msg))
+	}
+	if jsonata.IsUndefined(r) {
+		return nil, s.queryFailure(fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' returned nothing (undefined).", n.src, field))
+	}
+	return awsjsonata.Value(r), nil
+}
+
+func (s *jscope) queryFailure(msg string) *failure {
+	return &failure{ErrQueryEvaluation, s.ex.causePrefix(s.t) + msg}
+}
+
+// typeFailure reports a value of the wrong type for a field.
+func (s *jscope) typeFailure(n *jnode, field, want string, v any) *failure {
+	if n.expr == nil {
+		return s.queryFailure(fmt.Sprintf("The value of the field '%s' has an unexpected type. Expected '%s', but was '%s' for value: %s", field, want, value.TypeName(v), value.MarshalString(v)))
+	}
+	return s.queryFailure(fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' returned an unexpected result type. Expected '%s', but was '%s' for value: %s", n.src, field, want, value.TypeName(v), value.MarshalString(v)))
+}
+
+// evalInt evaluates an integer field (TimeoutSeconds, MaxConcurrency...):
+// a literal or an expression whose value must be an integer >= lo.
+func (s *jscope) evalInt(n *jnode, field string, lo int64) (int64, *failure) {
+	v, f := s.eval(n, field)
+	if f != nil {
+		return 0, f
+	}
+	i, ok := intOf(v)
+	if !ok {
+		return 0, s.typeFailure(n, field, "integer", v)
+	}
+	if i < lo {
+		return 0, s.queryFailure(fmt.Sprintf("The value of the field '%s' must be at least %d, but was %d", field, lo, i))
+	}
+	return i, nil
+}
+
+// evalString evaluates a string field (Fail Error and Cause, Wait
+// Timestamp).
+func (s *jscope) evalString(n *jnode, field string) (string, *failure) {
+	v, f := s.eval(n, field)
+	if f != nil {
+		return "", f
+	}
+	str, ok := v.(string)
+	if !ok {
+		return "", s.typeFailure(n, field, "string", v)
+	}
+	return str, nil
+}
+
+// jchoice is a compiled JSONata Choice rule.
+type jchoice struct {
+	cond   *jnode
+	next   *cstate
+	assign *jnode
+	output *jnode
+}
+
+// compileJSONataState compiles the fields of a JSONata state.
+func compileJSONataState(d *cdef, cs *cstate, ce *compileErr, depth int) {
+	s, p := cs.s, cs.s.Pointer
+	var srcs []string
+	j := func(o asl.Optional[any], field string) *jnode {
+		n := compileJ(o, p+"/"+field, ce)
+		srcs = n.sources(srcs)
+		return n
+	}
+	cs.jargs = j(s.Arguments, "Arguments")
+	cs.joutput = j(s.Output, "Output")
+	cs.jassign = j(s.Assign, "Assign")
+	compileRetriers(cs)
+	for i, c := range s.Catch {
+		if c == nil {
+			continue
+		}
+		cp := fmt.Sprintf("%s/Catch/%d", p, i)
+		cc := &ccatcher{c: c, errors: c.ErrorEquals, next: d.target(c.Next, cp+"/Next", ce)}
+		cc.joutput = compileJ(c.Output, cp+"/Output", ce)
+		cc.jassign = compileJ(c.Assign, cp+"/Assign", ce)
+		srcs = cc.jassign.sources(cc.joutput.sources(srcs))
+		cs.catchers = append(cs.catchers, cc)
+	}
+	switch cs.kind {
+	case kTask:
+		cs.resource = s.Resource
+		cs.waitToken = strings.HasSuffix(s.Resource, ".waitForTaskToken")
+		cs.jtimeout = j(s.TimeoutSeconds, "TimeoutSeconds")
+		cs.jheartbeat = j(s.HeartbeatSeconds, "HeartbeatSeconds")
+		j(s.Credentials, "Credentials")
+	case kChoice:
+		for i, r := range s.Choices {
+			if r == nil {
+				continue
+			}
+			rp := fmt.Sprintf("%s/Choices/%d", p, i)
+			jc := &jchoice{next: d.target(r.Next, rp+"/Next", ce)}
+			if !r.Condition.Has() {
+				ce.add(rp, "a JSONata Choice rule needs a Condition")
+			}
+			jc.cond = j(r.Condition, fmt.Sprintf("Choices/%d/Condition", i))
+			jc.assign = j(r.Assign, fmt.Sprintf("Choices/%d/Assign", i))
+			jc.output = j(r.Output, fmt.Sprintf("Choices/%d/Output", i))
+			cs.jchoices = append(cs.jchoices, jc)
+		}
+		if s.Default != "" {
+			cs.deflt = d.target(s.Default, p+"/Default", ce)
+		}
+	case kWait:
+		cs.jseconds = j(s.Seconds, "Seconds")
+		cs.jtimestamp = j(s.Timestamp, "Timestamp")
+	case kFail:
+		cs.jerror = j(optString(s.Error), "Error")
+		cs.jcause = j(optString(s.Cause), "Cause")
+	case kParallel:
+		for _, b := range s.Branches {
+			if b == nil {
+				ce.add(p+"/Branches", "null branch")
+				continue
+			}
+			cs.branches = append(cs.branches, compileDef(b, ce, depth+1))
+		}
+	case kMap:
+		if s.ItemProcessor == nil {
+			ce.add(p, "a Map state needs an ItemProcessor (or Iterator)")
+		} else {
+			cs.proc = compileDef(s.ItemProcessor, ce, depth+1)
+			if pc := s.ItemProcessor.ProcessorConfig; pc != nil && pc.Mode == "DISTRIBUTED" {
+				cs.distributed = true
+			}
+		}
+		cs.label = s.Label
+		cs.jitems = j(s.Items, "Items")
+		cs.jitemSelector = j(s.ItemSelector, "ItemSelector")
+		cs.jmaxConc = j(s.MaxConcurrency, "MaxConcurrency")
+		cs.jtolCount = j(s.ToleratedFailureCount, "ToleratedFailureCount")
+		cs.jtolPct = j(s.ToleratedFailurePercentage, "ToleratedFailurePercentage")
+		if s.ItemBatcher.Has() {
+			cs.hasBatcher = true
+			b, ok := s.ItemBatcher.Value.(map[string]any)
+			if !ok {
+				ce.add(p+"/ItemBatcher", "must be an object")
+				break
+			}
+			for _, k := range []string{"MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"} {
+				if v, ok := b[k]; ok {
+					n := j(asl.Optional[any]{Set: true, Value: v}, "ItemBatcher/"+k)
+					switch k {
+					case "MaxItemsPerBatch":
+						cs.jbatchMax = n
+					case "MaxInputBytesPerBatch":
+						cs.jbatchBytes = n
+					default:
+						cs.jbatchInput = n
+					}
+				}
+			}
+		}
+		if s.ItemReader.Set {
+			cs.unsupportedReader = "ItemReader"
+		}
+		if s.ResultWriter.Set {
+			cs.unsupportedWriter = "ResultWriter"
+		}
+	}
+	cs.needsCtx = readsContext(srcs)
+}
+
+func optString(o asl.Optional[string]) asl.Optional[any] {
+	return asl.Optional[any]{Set: o.Set, Null: o.Null, Value: o.Value}
+}
+
+// enterJSONata runs a JSONata state.
+func (ex *Execution) enterJSONata(t *Thread) {
+	switch t.cs.kind {
+	case kPass, kSucceed:
+		sc := ex.jscope(t, t.Input.V)
+		ex.jfinish(t, sc, t.Input.V, nil)
+	case kTask:
+		ex.jTask(t)
+	case kChoice:
+		ex.jChoice(t)
+	case kWait:
+		ex.jWait(t)
+	case kFail:
+		ex.jFail(t)
+	case kParallel:
+		ex.jParallel(t)
+	case kMap:
+		ex.jMap(t)
+	}
+}
+
+// jfinish evaluates Assign and Output (both see the variables as they were
+// before the state; a missing Output keeps out), then stores the
+// variables and leaves the state for next (nil: the state's Next).
+func (ex *Execution) jfinish(t *Thread, sc *jscope, out any, next *cstate) {
+	cs := t.cs
+	assigned, out, f := ex.jassignOutput(sc, cs.jassign, cs.joutput, out)
+	if f != nil {
+		ex.fail(t, f)
+		return
+	}
+	ex.commitVars(t, assigned)
+	ex.exit(t, out, assigned, next)
+}
+
+// jassignOutput evaluates an Assign and an Output (either may be nil).
+func (ex *Execution) jassignOutput(sc *jscope, assign, output *jnode, out any) (map[string]any, any, *failure) {
+	var assigned map[string]any
+	if assign != nil {
+		v, f := sc.eval(assign, "Assign")
+		if f != nil {
+			return nil, nil, f
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, nil, sc.typeFailure(assign, "Assign", "object", v)
+		}
+		if len(m) > 0 {
+			assigned = m
+		}
+	}
+	if output != nil {
+		v, f := sc.eval(output, "Output")
+		if f != nil {
+			return nil, nil, f
+		}
+		out = v
+	}
+	return assigned, out, nil
+}
+
+// commitVars stores assigned variables in t's scope.
+func (ex *Execution) commitVars(t *Thread, assigned map[string]any) {
+	if len(assigned) == 0 {
+		return
+	}
+	if t.Vars == nil {
+		t.Vars = make(Vars, len(assigned))
+	}
+	for k, x := range assigned {
+		t.Vars[k] = x
+	}
+}
+
+// jcomplete finishes a Task, Parallel or Map state with its result:
+// $states.result is bound for Output and Assign, and the result is the
+// default output.
+func (ex *Execution) jcomplete(t *Thread, result any) {
+	sc := ex.jscope(t, t.Input.V).with("result", result)
+	ex.jfinish(t, sc, result, nil)
+}
+
+// jcatch applies a JSONata catcher: $states.errorOutput is bound, and it
+// is the default output.
+func (ex *Execution) jcatch(t *Thread, c *ccatcher, errOut map[string]any) {
+	sc := ex.jscope(t, t.Input.V).with("errorOutput", errOut)
+	assigned, out, f := ex.jassignOutput(sc, c.jassign, c.joutput, errOut)
+	if f != nil {
+		ex.threadFailed(t, f.name, f.cause)
+		return
+	}
+	if c.next == nil {
+		ex.threadFailed(t, ErrRuntime, "catcher has no Next state")
+		return
+	}
+	ex.commitVars(t, assigned)
+	ex.exit(t, out, assigned, c.next)
+}
+
+func (ex *Execution) jTask(t *Thread) {
+	cs := t.cs
+	if cs.waitToken {
+		ex.TokenSeq++
+		t.TaskToken = ex.uuid()
+	}
+	sc := ex.jscope(t, t.Input.V)
+	eff := t.Input.V
+	var f *failure
+	if cs.jargs != nil {
+		if eff, f = sc.eval(cs.jargs, "Arguments"); f != nil {
+			ex.fail(t, f)
+			return
+		}
+	}
+	var timeout, heartbeat int64
+	if cs.jtimeout != nil {
+		if timeout, f = sc.evalInt(cs.jtimeout, "TimeoutSeconds", 1); f != nil {
+			ex.fail(t, f)
+			return
+		}
+	}
+	if cs.jheartbeat != nil {
+		if heartbeat, f = sc.evalInt(cs.jheartbeat, "HeartbeatSeconds", 1); f != nil {
+			ex.fail(t, f)
+			return
+		}
+	}
+	ex.startTask(t, eff, timeout, heartbeat)
+}
+
+func (ex *Execution) jChoice(t *Thread) {
+	cs := t.cs
+	sc := ex.jscope(t, t.Input.V)
+	for i, c := range cs.jchoices {
+		field := "Condition"
+		_ = i
+		v, f := sc.eval(c.cond, field)
+		if f != nil {
+			ex.fail(t, f)
+			return
+		}
+		b, ok := v.(bool)
+		if !ok {
+			ex.fail(t, sc.typeFailure(c.cond, field, "boolean", v))
+			return
+		}
+		if b {
+			assigned, out, f := ex.jassignOutput(sc, c.assign, c.output, t.Input.V)
+			if f != nil {
+				ex.fail(t, f)
+				return
+			}
+			ex.commitVars(t, assigned)
+			ex.exit(t, out, assigned, c.next)
+			return
+		}
+	}
+	if cs.deflt == nil {
+		ex.fail(t, &failure{ErrNoChoiceMatched, fmt.Sprintf("No Matches! (state '%s')", t.State)})
+		return
+	}
+	ex.jfinish(t, sc, t.Input.V, cs.deflt)
+}
+
+func (ex *Execution) jWait(t *Thread) {
+	cs := t.cs
+	sc := ex.jscope(t, t.Input.V)
+	var until time.Time
+	switch {
+	case cs.jseconds != nil:
+		n, f := sc.evalInt(cs.jseconds, "Seconds", 0)
+		if f != nil {
+			ex.fail(t, f)
+			return
+		}
+		until = ex.now.Add(time.Duration(n) * time.Second)
+	case cs.jtimestamp != nil:
+		s, f := sc.evalString(cs.jtimestamp, "Timestamp")
+		if f != nil {
+			ex.fail(t, f)
+			return
+		}
+		ts, err := parseTimestamp(s)
+		if err != nil {
+			ex.fail(t, sc.queryFailure(fmt.Sprintf("The value of the field 'Timestamp' is not a valid ISO-8601 extended offset date-time format string: %s", s)))
+			return
+		}
+		until = ts
+	}
+	assigned, out, f := ex.jassignOutput(sc, cs.jassign, cs.joutput, t.Input.V)
+	if f != nil {
+		ex.fail(t, f)
+		return
+	}
+	ex.commitVars(t, assigned)
+	t.Effective = Value{out}
+	if !until.After(ex.now) {
+		ex.waitDone(t)
+		return
+	}
+	t.Phase, t.Deadline = PhaseWait, until
+}
+
+func (ex *Execution) jFail(t *Thread) {
+	cs := t.cs
+	sc := ex.jscope(t, t.Input.V)
+	var name, cause string
+	var f *failure
+	if cs.jerror != nil {
+		if name, f = sc.evalString(cs.jerror, "Error"); f != nil {
+			ex.threadFailed(t, f.name, f.cause)
+			return
+		}
+	}
+	if cs.jcause != nil {
+		if cause, f = sc.evalString(cs.jcause, "Cause"); f != nil {
+			ex.threadFailed(t, f.name, f.cause)
+			return
+		}
+	}
+	ex.threadFailed(t, name, cause)
+}
+
+func (ex *Execution) jParallel(t *Thread) {
+	cs := t.cs
+	eff := t.Input.V
+	if cs.jargs != nil {
+		var f *failure
+		if eff, f = ex.jscope(t, t.Input.V).eval(cs.jargs, "Arguments"); f != nil {
+			ex.fail(t, f)
+			return
+		}
+	}
+	ex.startParallel(t, eff)
+}
+
+func (ex *Execution) jMap(t *Thread) {
+	cs := t.cs
+	if cs.unsupportedReader != "" || cs.unsupportedWriter != "" || cs.proc == nil || cs.proc.start == nil {
+		ex.execMap(t) // the same failures as in JSONPath mode
+		return
+	}
+	sc := ex.jscope(t, t.Input.V)
+	itemsV := t.Input.V
+	if cs.jitems != nil {
+		v, f := sc.eval(cs.jitems, "Items")
+		if f != nil {
+			ex.fail(t, f)
+			return
+		}
+		if _, ok := v.([]any); !ok {
+			ex.fail(t, sc.typeFailure(cs.jitems, "Items", "array", v))
+			return
+		}
+		itemsV = v
+	}
+	items, ok := itemsV.([]any)
+	if !ok {
+		ex.fail(t, sc.queryFailure("Map state input must be an array but was: "+value.MarshalString(itemsV)))
+		return
+	}
+	var maxConc int64
+	var f *failure
+	if cs.jmaxConc != nil {
+		if maxConc, f = sc.evalInt(cs.jmaxConc, "MaxConcurrency", 0); f != nil {
+			ex.fail(t, f)
+			return
+		}
+	}
+	tolCount, tolPct := int64(-1), float64(-1)
+	if cs.jtolCount != nil {
+		if tolCount, f = sc.evalInt(cs.jtolCount, "ToleratedFailureCount", 0); f != nil {
+			ex.fail(t, f)
+			return
+		}
+	}
+	if cs.jtolPct != nil {
+		v, f := sc.eval(cs.jtolPct, "ToleratedFailurePercentage")
+		if f != nil {
+			ex.fail(t, f)
+			return
+		}
+		p, ok := floatOf(v)
+		if !ok {
+			ex.fail(t, sc.typeFailure(cs.jtolPct, "ToleratedFailurePercentage", "number", v))
+			return
+		}
+		if p < 0 || p > 100 {
+			ex.fail(t, sc.queryFailure("ToleratedFailurePercentage must be between 0 and 100."))
+			return
+		}
+		tolPct = p
+	}
+	inputs := items
+	if cs.jitemSelector != nil {
+		inputs = make([]any, len(items))
+		base := ex.contextObject(t)
+		for i, it := range items {
+			isc := sc.with("context", mapContext(base, i, it))
+			v, f := isc.eval(cs.jitemSelector, "ItemSelector")
+			if f != nil {
+				ex.fail(t, f)
+				return
+			}
+			inputs[i] = v
+		}
+	}
+	if cs.hasBatcher {
+		b, f := ex.jbatch(sc, inputs)
+		if f != nil {
+			ex.fail(t, f)
+			return
+		}
+		inputs = b
+	}
+	ex.startMap(t, inputs, maxConc, tolCount, tolPct)
+}
+
+// jbatch groups item inputs per a JSONata ItemBatcher.
+func (ex *Execution) jbatch(sc *jscope, items []any) ([]any, *failure) {
+	cs := sc.t.cs
+	var maxItems, maxBytes int64
+	var f *failure
+	if cs.jbatchMax != nil {
+		if maxItems, f = sc.evalInt(cs.jbatchMax, "ItemBatcher/MaxItemsPerBatch", 0); f != nil {
+			return nil, f
+		}
+	}
+	if cs.jbatchBytes != nil {
+		if maxBytes, f = sc.evalInt(cs.jbatchBytes, "ItemBatcher/MaxInputBytesPerBatch", 0); f != nil {
+			return nil, f
+		}
+	}
+	var batchInput any
+	hasInput := cs.jbatchInput != nil
+	if hasInput {
+		if batchInput, f = sc.eval(cs.jbatchInput, "ItemBatcher/BatchInput"); f != nil {
+			return nil, f
+		}
+	}
+	return groupBatches(items, maxItems, maxBytes, batchInput, hasInput), nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
