@@ -7,10 +7,14 @@ import (
 	"flag"
 	"os"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -19,6 +23,7 @@ import (
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
+	"github.com/kstates/kstates/internal/podtask"
 )
 
 // leaderElectionID names the Lease the manager replicas compete for.
@@ -79,7 +84,11 @@ func main() {
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
-		Controller:                    config.Controller{GroupKindConcurrency: map[string]int{"Execution.kstates.io": o.executionWorkers}},
+		// Only task pods are cached, not every pod of the cluster.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{podtask.TaskLabel: "true"})},
+		}},
+		Controller: config.Controller{GroupKindConcurrency: map[string]int{"Execution.kstates.io": o.executionWorkers}},
 	})
 	if err != nil {
 		log.Error(err, "creating the manager")

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/metrics"
 )
 
 const taskDefinition = `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x"},"ResultPath":"$.v1","End":true}}}`
@@ -256,13 +259,26 @@ func TestTimersFollowTheInjectedClock(t *testing.T) {
 	}
 }
 
-// Lifecycle changes are Kubernetes Events on the Execution.
-func TestExecutionLifecycleEvents(t *testing.T) {
+// Lifecycle changes are Kubernetes Events on the Execution, and counted in the Prometheus
+// metrics the manager serves.
+func TestExecutionLifecycleEventsAndMetrics(t *testing.T) {
 	ctx, ns := setup(t)
 	startManager(t, ns, nil)
-	create(ctx, t, makeStateMachine(ns, "m", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"E","Cause":"C"}}}`).obj(),
+	started := counterValue(metrics.ExecutionsStarted.WithLabelValues("STANDARD"))
+	failed := counterValue(metrics.ExecutionsFinished.WithLabelValues(metrics.StatusFailed))
+	transitions := counterValue(metrics.StateTransitions)
+	create(ctx, t, makeStateMachine(ns, "m", `{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"F"},"F":{"Type":"Fail","Error":"E","Cause":"C"}}}`).obj(),
 		makeExecution(ns, "e").stateMachine("m").obj())
 	waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionFailed)
+	if d := counterValue(metrics.ExecutionsStarted.WithLabelValues("STANDARD")) - started; d != 1 {
+		t.Errorf("executions started went up by %v, want 1", d)
+	}
+	if d := counterValue(metrics.ExecutionsFinished.WithLabelValues(metrics.StatusFailed)) - failed; d != 1 {
+		t.Errorf("executions failed went up by %v, want 1", d)
+	}
+	if d := counterValue(metrics.StateTransitions) - transitions; d != 2 {
+		t.Errorf("state transitions went up by %v, want 2 (P, F)", d)
+	}
 	deadline := time.Now().Add(waitTimeout)
 	for {
 		evs := &eventsv1.EventList{}
@@ -283,4 +299,13 @@ func TestExecutionLifecycleEvents(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// counterValue reads a Prometheus counter.
+func counterValue(c prometheus.Counter) float64 {
+	m := &dto.Metric{}
+	if err := c.Write(m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
 }

@@ -92,7 +92,8 @@ func TestManagerServesHealthAndMetrics(t *testing.T) {
 	get(wait, t, fmt.Sprintf("http://127.0.0.1:%d/healthz", probes))
 	get(wait, t, fmt.Sprintf("http://127.0.0.1:%d/readyz", probes))
 	body := get(wait, t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics))
-	if !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "process_start_time_seconds") {
+	if !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "process_start_time_seconds") ||
+		!strings.Contains(body, "kstates_state_transitions_total") {
 		t.Fatalf("metrics endpoint does not serve the runtime metrics:\n%.2000s", body)
 	}
 }
