@@ -329,6 +329,9 @@ func regularRepeat(seps []sepDef) int {
 }
 
 func formatIntegerWith(value float64, f *intFormat) (string, error) {
+	if math.IsInf(value, 0) || math.IsNaN(value) {
+		return "", &Error{Code: "D3001", Position: -1, Value: value, Message: "Attempting to invoke string function on Infinity or NaN"}
+	}
 	neg := value < 0
 	value = math.Abs(value)
 	var s string

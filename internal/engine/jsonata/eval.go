@@ -1049,8 +1049,7 @@ func (ev *evaluator) evalGroup(pairs [][2]*node, pos int, input any, e *env) (an
 	for _, item := range items {
 		fe := e
 		ctx := item
-		if reduce {
-			tm := item.(map[string]any)
+		if tm, ok := item.(map[string]any); reduce && ok {
 			fe = frameFromTuple(e, tm)
 			ctx = tm["@"]
 		}

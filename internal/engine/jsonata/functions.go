@@ -929,6 +929,9 @@ func toNumber(v any) (any, error) {
 }
 
 func roundHalfEven(x float64, prec int) float64 {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return x
+	}
 	if prec != 0 {
 		s := strconv.FormatFloat(x, 'e', -1, 64)
 		parts := strings.SplitN(s, "e", 2)

@@ -257,3 +257,31 @@ func TestConcurrentPreparedInput(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestNonFiniteNumbersDoNotHang(t *testing.T) {
+	for _, expr := range []string{
+		`$formatInteger(1e308 * 10, "a")`,
+		`$formatInteger(1e308 * 10, "w")`,
+		`$formatInteger(1e308 * 10, "I")`,
+		`$round(1e308 * 10, 2)`,
+		`$formatNumber(1e308 * 10, "#,##0.00e0")`,
+		`$formatBase(1e308 * 10, 16)`,
+		`$fromMillis(1e308 * 10)`,
+		`[1..(1e308 * 10)]`,
+	} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := eval(t, expr, nil, WithTimeout(time.Second))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			var je *Error
+			if errors.As(err, &je) && je.Code == internalErrorCode {
+				t.Errorf("%s: internal error %v", expr, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not end", expr)
+		}
+	}
+}
