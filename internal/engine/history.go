@@ -31,7 +31,7 @@ func DetailsKey(eventType string) string {
 		return "stateEnteredEventDetails"
 	case strings.HasSuffix(eventType, "StateExited"):
 		return "stateExitedEventDetails"
-	case strings.HasPrefix(eventType, "Execution"),
+	case strings.HasPrefix(eventType, "Execution"), eventType == "EvaluationFailed",
 		strings.HasPrefix(eventType, "Task") && !strings.HasPrefix(eventType, "TaskState"),
 		strings.HasPrefix(eventType, "MapIteration"),
 		eventType == "MapStateStarted", eventType == "MapRunStarted", eventType == "MapRunFailed",
@@ -175,6 +175,25 @@ func (d *ErrorDetails) appendJSON(b []byte) []byte {
 	o.optStr("resource", d.Resource)
 	o.optStr("error", d.Error)
 	o.optStr("cause", d.Cause)
+	return o.end()
+}
+
+// EvaluationFailedDetails is evaluationFailedEventDetails: a JSONata
+// expression of a state failed (States.QueryEvaluationError).
+type EvaluationFailedDetails struct {
+	Error, Cause string
+	// Location names the field ("Output/result", "Items"); empty when the
+	// failure is not one expression's.
+	Location string
+	State    string
+}
+
+func (d *EvaluationFailedDetails) appendJSON(b []byte) []byte {
+	o := start(b)
+	o.optStr("error", d.Error)
+	o.optStr("cause", d.Cause)
+	o.optStr("location", d.Location)
+	o.optStr("state", d.State)
 	return o.end()
 }
 

@@ -243,24 +243,34 @@ func (s *jscope) evalExpr(n *jnode, field string) (any, *failure) {
 		if errors.As(err, &je) {
 			msg = je.Code + ": " + je.Message
 		}
-		return nil, s.queryFailure(fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' threw an error during evaluation. %s", n.src, field, msg))
+		return nil, s.queryFailure(field, fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' threw an error during evaluation. %s", n.src, field, msg))
 	}
 	if jsonata.IsUndefined(r) {
-		return nil, s.queryFailure(fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' returned nothing (undefined).", n.src, field))
+		return nil, s.queryFailure(field, fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' returned nothing (undefined).", n.src, field))
 	}
 	return awsjsonata.Value(r), nil
 }
 
-func (s *jscope) queryFailure(msg string) *failure {
-	return &failure{ErrQueryEvaluation, s.ex.causePrefix(s.t) + msg}
+// queryFailure records an EvaluationFailed event and returns the
+// States.QueryEvaluationError; location is the field, or "".
+func (s *jscope) queryFailure(location, msg string) *failure {
+	ex, t := s.ex, s.t
+	f := &failure{ErrQueryEvaluation, ex.causePrefix(t) + msg}
+	if t.LastEventID == t.EnteredEventID {
+		// Nothing happened since the state was entered: AWS links the
+		// event to the one before the entered event.
+		t.LastEventID = t.enteredPrev
+	}
+	ex.emit(t, "EvaluationFailed", &EvaluationFailedDetails{Error: f.name, Cause: f.cause, Location: location, State: t.State})
+	return f
 }
 
 // typeFailure reports a value of the wrong type for a field.
 func (s *jscope) typeFailure(n *jnode, field, want string, v any) *failure {
 	if n.expr == nil {
-		return s.queryFailure(fmt.Sprintf("The value of the field '%s' has an unexpected type. Expected '%s', but was '%s' for value: %s", field, want, value.TypeName(v), value.MarshalString(v)))
+		return s.queryFailure(field, fmt.Sprintf("The value of the field '%s' has an unexpected type. Expected '%s', but was '%s' for value: %s", field, want, value.TypeName(v), value.MarshalString(v)))
 	}
-	return s.queryFailure(fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' returned an unexpected result type. Expected '%s', but was '%s' for value: %s", n.src, field, want, value.TypeName(v), value.MarshalString(v)))
+	return s.queryFailure(field, fmt.Sprintf("The JSONata expression '%s' specified for the field '%s' returned an unexpected result type. Expected '%s', but was '%s' for value: %s", n.src, field, want, value.TypeName(v), value.MarshalString(v)))
 }
 
 // evalInt evaluates an integer field (TimeoutSeconds, MaxConcurrency...):
@@ -275,7 +285,7 @@ func (s *jscope) evalInt(n *jnode, field string, lo int64) (int64, *failure) {
 		return 0, s.typeFailure(n, field, "integer", v)
 	}
 	if i < lo {
-		return 0, s.queryFailure(fmt.Sprintf("The value of the field '%s' must be at least %d, but was %d", field, lo, i))
+		return 0, s.queryFailure(field, fmt.Sprintf("The value of the field '%s' must be at least %d, but was %d", field, lo, i))
 	}
 	return i, nil
 }
@@ -599,7 +609,7 @@ func (ex *Execution) jWait(t *Thread) {
 		}
 		ts, err := parseTimestamp(s)
 		if err != nil {
-			ex.fail(t, sc.queryFailure(fmt.Sprintf("The value of the field 'Timestamp' is not a valid ISO-8601 extended offset date-time format string: %s", s)))
+			ex.fail(t, sc.queryFailure("Timestamp", fmt.Sprintf("The value of the field 'Timestamp' is not a valid ISO-8601 extended offset date-time format string: %s", s)))
 			return
 		}
 		until = ts
@@ -662,48 +672,48 @@ func (ex *Execution) jMap(t *Thread) {
 	if cs.jitems != nil {
 		v, f := sc.eval(cs.jitems, "Items")
 		if f != nil {
-			ex.fail(t, f)
+			ex.failMap(t, f)
 			return
 		}
 		if _, ok := v.([]any); !ok {
-			ex.fail(t, sc.typeFailure(cs.jitems, "Items", "array", v))
+			ex.failMap(t, sc.typeFailure(cs.jitems, "Items", "array", v))
 			return
 		}
 		itemsV = v
 	}
 	items, ok := itemsV.([]any)
 	if !ok {
-		ex.fail(t, sc.queryFailure("Map state input must be an array but was: "+value.MarshalString(itemsV)))
+		ex.failMap(t, sc.queryFailure("", "Map state input must be an array but was: "+value.MarshalString(itemsV)))
 		return
 	}
 	var maxConc int64
 	var f *failure
 	if cs.jmaxConc != nil {
 		if maxConc, f = sc.evalInt(cs.jmaxConc, "MaxConcurrency", 0); f != nil {
-			ex.fail(t, f)
+			ex.failMap(t, f)
 			return
 		}
 	}
 	tolCount, tolPct := int64(-1), float64(-1)
 	if cs.jtolCount != nil {
 		if tolCount, f = sc.evalInt(cs.jtolCount, "ToleratedFailureCount", 0); f != nil {
-			ex.fail(t, f)
+			ex.failMap(t, f)
 			return
 		}
 	}
 	if cs.jtolPct != nil {
 		v, f := sc.eval(cs.jtolPct, "ToleratedFailurePercentage")
 		if f != nil {
-			ex.fail(t, f)
+			ex.failMap(t, f)
 			return
 		}
 		p, ok := floatOf(v)
 		if !ok {
-			ex.fail(t, sc.typeFailure(cs.jtolPct, "ToleratedFailurePercentage", "number", v))
+			ex.failMap(t, sc.typeFailure(cs.jtolPct, "ToleratedFailurePercentage", "number", v))
 			return
 		}
 		if p < 0 || p > 100 {
-			ex.fail(t, sc.queryFailure("ToleratedFailurePercentage must be between 0 and 100."))
+			ex.failMap(t, sc.queryFailure("ToleratedFailurePercentage", "ToleratedFailurePercentage must be between 0 and 100."))
 			return
 		}
 		tolPct = p
@@ -716,7 +726,7 @@ func (ex *Execution) jMap(t *Thread) {
 			isc := sc.with("context", mapContext(base, i, it))
 			v, f := isc.eval(cs.jitemSelector, "ItemSelector")
 			if f != nil {
-				ex.fail(t, f)
+				ex.failMap(t, f)
 				return
 			}
 			inputs[i] = v
@@ -725,13 +735,17 @@ func (ex *Execution) jMap(t *Thread) {
 	if cs.hasBatcher {
 		b, f := ex.jbatch(sc, inputs)
 		if f != nil {
-			ex.fail(t, f)
+			ex.failMap(t, f)
 			return
 		}
 		inputs = b
 	}
 	ex.startMap(t, inputs, maxConc, tolCount, tolPct)
 }
+
+// failMap fails a JSONata Map state before its iterations start; AWS
+// records MapStateFailed (unless the state is retried).
+func (ex *Execution) failMap(t *Thread, f *failure) { ex.failWith(t, f, "MapStateFailed") }
 
 // jbatch groups item inputs per a JSONata ItemBatcher.
 func (ex *Execution) jbatch(sc *jscope, items []any) ([]any, *failure) {

@@ -140,8 +140,11 @@ type Thread struct {
 	Failed bool   `json:"failed,omitempty"`
 
 	parent *Thread
-	def    *cdef
-	cs     *cstate
+	// enteredPrev is the previousEventId of the state's entered event
+	// (EvaluationFailed links to it); runtime only.
+	enteredPrev int64
+	def         *cdef
+	cs          *cstate
 }
 
 // ExecContext holds the execution's context-object values.

@@ -48,6 +48,7 @@ func (ex *Execution) enter(t *Thread) {
 		t.EnteredTime = ex.now
 		d := ex.enteredDetails()
 		d.Name, d.Input = cs.name, t.Input.V
+		t.enteredPrev = t.LastEventID
 		t.EnteredEventID = ex.emit(t, enteredType[cs.kind], d)
 	}
 	if cs.jsonata {
