@@ -113,7 +113,7 @@ func compileJValue(v any, ptr string, ce *compileErr, depth int) *jnode {
 func jsonataCompileMessage(src string, err error) string {
 	var je *jsonata.Error
 	if errors.As(err, &je) {
-		return fmt.Sprintf("the JSONata expression '%s' is invalid: %s: %s (position %d)", src, je.Code, je.Message, je.Position)
+		return fmt.Sprintf("the JSONata expression '%s' is invalid: %s", src, je.Error())
 	}
 	return fmt.Sprintf("the JSONata expression '%s' is invalid: %v", src, err)
 }

@@ -1,11 +1,13 @@
 package asl
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
 
 	"github.com/kstates/kstates/internal/engine/intrinsics"
+	"github.com/kstates/kstates/internal/engine/jsonata"
 	"github.com/kstates/kstates/internal/engine/jsonpath"
 	"github.com/kstates/kstates/internal/engine/template"
 )
@@ -315,6 +317,7 @@ func (p *parser) walkJSONata(n *node, loc string) {
 		if strings.HasPrefix(t, "{%") && !isJSONata(t) {
 			p.errorAt(n, loc, CodeInvalidJSONataSyntax, "A JSONata expression must be written as {% expression %}")
 		}
+		p.compileJSONata(n, loc)
 	case kObject:
 		for i, k := range n.keys {
 			p.walkJSONata(n.vals[i], ptr(loc, k))
@@ -326,6 +329,38 @@ func (p *parser) walkJSONata(n *node, loc string) {
 	}
 }
 
+// compileJSONata reports a {% %} string whose expression does not parse,
+// with the JSONata error code and position (the character offset in the
+// expression).
+func (p *parser) compileJSONata(n *node, loc string) {
+	if n.kind != kString || !isJSONata(n.str) {
+		return
+	}
+	t := strings.TrimSpace(n.str)
+	src := strings.TrimSpace(t[2 : len(t)-2])
+	if _, err := jsonata.Compile(src); err != nil {
+		msg := err.Error()
+		var je *jsonata.Error
+		if errors.As(err, &je) {
+			msg = fmt.Sprintf("%s (JSONata error %s at position %d of '%s')", jsonataMessage(je), je.Code, je.Position, src)
+		}
+		p.errorAt(n, loc, CodeInvalidJSONataExpression, msg)
+	}
+}
+
+// jsonataMessage is a JSONata error's message without its code and
+// position (Compile leaves Message empty; Error() renders it).
+func jsonataMessage(je *jsonata.Error) string {
+	if je.Message != "" {
+		return je.Message
+	}
+	msg := strings.TrimPrefix(je.Error(), je.Code+": ")
+	if i := strings.LastIndex(msg, " (position "); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
 // jsonataOrInt reads a field that is an integer in [lo, hi] or, in JSONata
 // states, a {% %} expression.
 func (p *parser) jsonataOrInt(n *node, loc, field string, ql string, lo, hi int64) Optional[any] {
@@ -333,6 +368,7 @@ func (p *parser) jsonataOrInt(n *node, loc, field string, ql string, lo, hi int6
 		if !isJSONata(n.str) {
 			p.schema(n, loc, fmt.Sprintf("The value of %q must be an integer or a JSONata expression {%% ... %%}", field))
 		}
+		p.compileJSONata(n, loc)
 		return Optional[any]{Set: true, Value: n.str}
 	}
 	i, ok := p.intRange(n, loc, field, lo, hi)

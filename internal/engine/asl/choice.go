@@ -110,6 +110,7 @@ func (p *parser) rule(n *node, loc, ql string, top bool) (*ChoiceRule, []edge) {
 				r.Condition = Optional[any]{Set: true, Value: v.b}
 			case v.kind == kString && isJSONata(v.str):
 				r.Condition = Optional[any]{Set: true, Value: v.str}
+				p.compileJSONata(v, vloc)
 			default:
 				p.schema(v, vloc, "The value of \"Condition\" must be a boolean or a JSONata expression {% ... %}")
 			}

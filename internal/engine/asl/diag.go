@@ -25,6 +25,9 @@ const (
 	CodeDefinitionTooDeep    = "DEFINITION_TOO_DEEP"  // kstates: nesting over MaxNestingDepth
 	CodeInvalidPath          = "INVALID_JSON_PATH"    // kstates: malformed path, reference path or intrinsic
 	CodeInvalidJSONataSyntax = "INVALID_JSONATA"      // kstates: malformed {% %} expression delimiters
+	// CodeInvalidJSONataExpression is AWS's code for a {% %} expression
+	// that does not parse; the message names the JSONata error code.
+	CodeInvalidJSONataExpression = "INVALID_JSONATA_EXPRESSION"
 )
 
 // HasErrors reports whether diags holds an ERROR diagnostic.

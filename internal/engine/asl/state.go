@@ -197,6 +197,9 @@ func (p *parser) state(name string, n *node, loc string, scopeQL string) (*State
 			st.Seconds = p.jsonataOrInt(v, vloc, key, ql, 0, maxSeconds)
 		case "Timestamp":
 			if s, ok := p.str(v, vloc, key); ok {
+				if ql == QueryLanguageJSONata {
+					p.compileJSONata(v, vloc)
+				}
 				if !(ql == QueryLanguageJSONata && isJSONata(s)) {
 					if _, err := time.Parse(time.RFC3339, s); err != nil || !strings.Contains(s, "T") {
 						p.schema(v, vloc, fmt.Sprintf("The value of \"Timestamp\" must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z, got %q", s))
@@ -382,6 +385,7 @@ func (p *parser) percentage(n *node, loc, ql string) Optional[any] {
 		if !isJSONata(n.str) {
 			p.schema(n, loc, "The value of \"ToleratedFailurePercentage\" must be a number or a JSONata expression {% ... %}")
 		}
+		p.compileJSONata(n, loc)
 		return Optional[any]{Set: true, Value: n.str}
 	}
 	if n.kind != kNumber {

@@ -403,6 +403,27 @@ func TestValidationRules(t *testing.T) {
 				"W":{"Type":"Wait","Seconds":"{% 1 %}","Next":"M"},
 				"M":{"Type":"Map","Items":"{% [1,2] %}","MaxConcurrency":"{% 2 %}","ItemSelector":{"v":"{% $states.context.Map.Item.Value %}"},"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"Next":"F"},
 				"F":{"Type":"Fail","Error":"{% 'E' %}","Cause":"c"}}}`},
+		{reason: "a JSONata expression that does not parse is reported at its field with the JSONata error code",
+			doc:  `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":{"a":["x","{% a[1,2) %}"]},"End":true}}}`,
+			want: []want{{CodeInvalidJSONataExpression, "/States/A/Output/a/1", "(JSONata error S0202 at position 4 of 'a[1,2)')"}}, exact: true},
+		{reason: "an unfinished JSONata expression in Assign is reported as an unexpected end",
+			doc:  `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"v":"{% 1 + %}"},"End":true}}}`,
+			want: []want{{CodeInvalidJSONataExpression, "/States/A/Assign/v", "Unexpected end of expression (JSONata error S0207"}}, exact: true},
+		{reason: "JSONata expressions in Condition, Seconds, TimeoutSeconds, Items and Fail Error are compiled too",
+			doc: `{"QueryLanguage":"JSONata","StartAt":"C","States":{
+				"C":{"Type":"Choice","Choices":[{"Condition":"{% $x = %}","Next":"W"}],"Default":"W"},
+				"W":{"Type":"Wait","Seconds":"{% ( %}","Next":"T"},
+				"T":{"Type":"Task","Resource":"r","TimeoutSeconds":"{% 'a %}","Next":"M"},
+				"M":{"Type":"Map","Items":"{% [1, %}","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"Next":"F"},
+				"F":{"Type":"Fail","Error":"{% } %}"}}}`,
+			want: []want{
+				{CodeInvalidJSONataExpression, "/States/C/Choices/0/Condition", "JSONata error"},
+				{CodeInvalidJSONataExpression, "/States/W/Seconds", "JSONata error"},
+				{CodeInvalidJSONataExpression, "/States/T/TimeoutSeconds", "S0101"},
+				{CodeInvalidJSONataExpression, "/States/M/Items", "JSONata error"},
+				{CodeInvalidJSONataExpression, "/States/F/Error", "JSONata error"}}},
+		{reason: "a {% %} string in a JSONPath state is a plain string, not compiled",
+			doc: machine("A", `"A":{"Type":"Pass","Result":{"a":"{% 1 + %}"},"End":true}`)},
 
 		// Limits.
 		{reason: "a document nested deeper than the limit is refused",
