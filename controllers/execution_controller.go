@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -96,6 +98,11 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	s := newScope(exec, r.Clock.Now())
 	if err := r.reconcile(ctx, s); err != nil {
+		if errors.Is(err, errStale) {
+			// The cache is behind the API server; the watch event of the newer version
+			// brings us back.
+			return ctrl.Result{Requeue: true}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	if !equality.Semantic.DeepEqual(&exec.Status, s.status) {
@@ -107,9 +114,32 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			}
 			return ctrl.Result{}, err
 		}
+		s.written = true
 		r.afterWrite(ctx, s)
 	}
 	return r.cleanup(ctx, s), nil
+}
+
+// errStale says that the cached Execution is older than the API server's: the reconcile must
+// not act on it (start a pod an older state asks for).
+var errStale = errors.New("the cached execution is stale")
+
+// confirmCurrent checks with the API server that the execution this reconcile works from is
+// the latest version, before doing something a stale state must not do (creating a pod).
+func (r *ExecutionReconciler) confirmCurrent(ctx context.Context, s *scope) error {
+	if s.confirmed {
+		return nil
+	}
+	latest := &metav1.PartialObjectMetadata{}
+	latest.SetGroupVersionKind(kstatesv1alpha1.GroupVersion.WithKind("Execution"))
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.exec), latest); err != nil {
+		return err
+	}
+	if latest.ResourceVersion != s.exec.ResourceVersion {
+		return errStale
+	}
+	s.confirmed = true
+	return nil
 }
 
 // reconcile runs the execution's phases, each guarded, in order.
@@ -197,6 +227,9 @@ func (r *ExecutionReconciler) advance(ctx context.Context, s *scope, ev engine.E
 	}
 	for _, a := range actions {
 		if a.Kind == engine.ActionRunTask && a.Task != nil {
+			if err := r.confirmCurrent(ctx, s); err != nil {
+				return err
+			}
 			// The pod exists before the status says the task runs; creating it again after a
 			// crash finds the same name.
 			if err := r.createTaskPod(ctx, s, a.Thread, a.Task.StateName, a.Attempt, a.Task.Resource, a.Task.Input, a.Task.TaskToken); err != nil {

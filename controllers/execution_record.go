@@ -150,9 +150,12 @@ func (r *ExecutionReconciler) event(s *scope, typ, reason, note string, args ...
 }
 
 // cleanup deletes task pods that are no longer wanted (a timed-out, cancelled or aborted
-// task, or every unfinished pod of an ended execution) and says when to look again.
+// task, or every unfinished pod of an ended execution) and says when to look again. It sweeps
+// only after its own successful status write (the state it knows is then the committed one) or
+// for an ended execution: a reconcile working from a stale cache must not delete the pod of a
+// task that a newer state started.
 func (r *ExecutionReconciler) cleanup(ctx context.Context, s *scope) ctrl.Result {
-	if s.ex != nil || s.status.Phase.IsFinal() {
+	if (s.written && s.ex != nil) || s.status.Phase.IsFinal() {
 		r.sweepPods(ctx, s)
 	}
 	if s.requeueAfter > 0 {

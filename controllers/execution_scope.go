@@ -21,6 +21,11 @@ type scope struct {
 	prog *engine.Program
 	ex   *engine.Execution
 
+	// confirmed: the API server's version of the Execution is the one this reconcile read.
+	confirmed bool
+	// written: this reconcile's status write succeeded, so s.ex is the committed state.
+	written bool
+
 	// After the write.
 	started     bool
 	finished    bool

@@ -67,6 +67,12 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 			return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt,
 				Error: engine.ErrTaskFailed, Cause: cause}, true, nil
 		}
+		// Missing from the cache: either the cache is behind (the execution too, perhaps: an
+		// older state must not re-create the pod of an attempt that has since timed out), or
+		// the pod really is gone.
+		if err := r.confirmCurrent(ctx, s); err != nil {
+			return engine.Event{}, false, err
+		}
 		built, err := r.buildPod(s, th.ID, th.State, th.Attempt, t.resource, th.Effective.V, th.TaskToken)
 		if err != nil {
 			return fail(err.Error())
