@@ -1,0 +1,131 @@
+package podtask
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/engine/value"
+)
+
+func task(resource, input string) *Task {
+	v, err := value.ParseString(input)
+	if err != nil {
+		panic(err)
+	}
+	return &Task{
+		Namespace: "ns", ExecutionName: "e", ExecutionUID: "uid", ObjectPrefix: "e-12345",
+		State: "Charge Card", Resource: resource, Input: v,
+		Revision: &kstatesv1alpha1.StateMachineRevisionSpec{Bindings: []kstatesv1alpha1.TaskBinding{
+			{Resource: "arn:aws:lambda:x", Container: kstatesv1alpha1.TaskContainer{Image: "bound:1", Args: []string{"--a"}}},
+		}},
+	}
+}
+
+func TestBuild(t *testing.T) {
+	cases := []struct {
+		reason    string
+		task      *Task
+		wantImage string
+		wantInput string
+		wantErr   string
+	}{
+		{"a kstates:pod input names the image and what the container receives",
+			task(ResourcePod, `{"Image":"img:1","Command":["sh"],"Env":{"A":"b","N":1},"Resources":{"Limits":{"cpu":"500m"}},"Input":{"x":1}}`),
+			"img:1", `{"x":1}`, ""},
+		{"without Input the container receives the whole effective input",
+			task(ResourcePod, `{"Image":"img:1","other":true}`), "img:1", `{"Image":"img:1","other":true}`, ""},
+		{"a bound resource runs its binding's container with the whole input",
+			task("arn:aws:lambda:x", `{"amount":5}`), "bound:1", `{"amount":5}`, ""},
+		{"an input that is not an object is an error", task(ResourcePod, `"img"`), "", "", "must be an object with an Image"},
+		{"a missing Image is an error naming it", task(ResourcePod, `{"Command":["x"]}`), "", "", "Image must be a non-empty string"},
+		{"a non-string argument is an error naming its index", task(ResourcePod, `{"Image":"i","Args":["a",2]}`), "", "", "Args[1] must be a string"},
+		{"a bad quantity is an error naming it", task(ResourcePod, `{"Image":"i","Resources":{"Requests":{"cpu":"lots"}}}`), "", "", "Resources.Requests.cpu"},
+		{"a typo beside Input is an error", task(ResourcePod, `{"Image":"i","Imput":1,"Input":{}}`), "", "", "unknown field(s) Imput"},
+		{"an unbound resource is an error saying so", task("arn:aws:lambda:y", `{}`), "", "", `no binding for Resource "arn:aws:lambda:y"`},
+	}
+	for _, c := range cases {
+		pod, err := Build(c.task)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want %q", c.reason, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.reason, err)
+			continue
+		}
+		ctr := pod.Spec.Containers[0]
+		if ctr.Image != c.wantImage || pod.Annotations[InputAnnotation] != c.wantInput {
+			t.Errorf("%s: image %q input %q, want %q %q", c.reason, ctr.Image, pod.Annotations[InputAnnotation], c.wantImage, c.wantInput)
+		}
+		if ctr.TerminationMessagePath != TerminationMessagePath || ctr.TerminationMessagePolicy != corev1.TerminationMessageReadFile ||
+			pod.Spec.RestartPolicy != corev1.RestartPolicyNever || pod.Labels[kstatesv1alpha1.LabelExecutionUID] != "uid" {
+			t.Errorf("%s: pod settings %+v", c.reason, pod)
+		}
+	}
+}
+
+func TestPodNameIsDeterministicAndDistinct(t *testing.T) {
+	a := PodName("e-12345", "Charge Card", "", 0)
+	if a != PodName("e-12345", "Charge Card", "", 0) {
+		t.Fatal("same task, different names")
+	}
+	if !strings.HasPrefix(a, "e-12345-charge-card-") || !strings.HasSuffix(a, "-0") {
+		t.Errorf("name %q", a)
+	}
+	seen := map[string]bool{a: true}
+	for _, n := range []string{PodName("e-12345", "Charge Card", "", 1), PodName("e-12345", "Charge Card", "/0.1", 0), PodName("e-12345", "Charge_Card", "", 0)} {
+		if seen[n] {
+			t.Errorf("name %q collides", n)
+		}
+		seen[n] = true
+	}
+	long := PodName(strings.Repeat("x", 206), strings.Repeat("S", 80), "", 12)
+	if len(long) > 253 {
+		t.Errorf("name of %d characters", len(long))
+	}
+}
+
+func TestFinished(t *testing.T) {
+	term := func(code int32, msg string) *corev1.Pod {
+		return &corev1.Pod{Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			Name: ContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: msg}},
+		}}}}
+	}
+	cases := []struct {
+		reason              string
+		pod                 *corev1.Pod
+		running             bool
+		wantOutput, wantErr string
+		wantCause           string
+	}{
+		{"a running pod has no result", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}, true, "", "", ""},
+		{"exit 0 with JSON is the output", term(0, ` {"ok":true} `), false, `{"ok":true}`, "", ""},
+		{"exit 0 with nothing is {}", term(0, ""), false, `{}`, "", ""},
+		{"exit 0 with text that is not JSON fails", term(0, "done"), false, "", ErrTaskFailed, "is not JSON"},
+		{"a named error is raised with its cause", term(1, `{"Error":"PaymentFailed","Cause":"declined"}`), false, "", "PaymentFailed", "declined"},
+		{"another non-zero exit is States.TaskFailed", term(2, "boom"), false, "", ErrTaskFailed, "exited with code 2: boom"},
+		{"an evicted pod is States.TaskFailed with the reason",
+			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low memory"}}, false, "", ErrTaskFailed, "Evicted low memory"},
+	}
+	for _, c := range cases {
+		r := Finished(c.pod)
+		if c.running {
+			if r != nil {
+				t.Errorf("%s: got %+v", c.reason, r)
+			}
+			continue
+		}
+		if r == nil {
+			t.Errorf("%s: no result", c.reason)
+			continue
+		}
+		if r.Error != c.wantErr || !strings.Contains(r.Cause, c.wantCause) || (c.wantOutput != "" && value.MarshalString(r.Output) != c.wantOutput) {
+			t.Errorf("%s: got %+v", c.reason, r)
+		}
+	}
+}
