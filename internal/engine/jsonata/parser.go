@@ -562,8 +562,9 @@ func tokStr(v any) string {
 const maxParseDepth = 1000
 
 func (p *parser) expression(rbp int) *node {
+	// no defer here: a syntax error unwinds by panicking, and panics through
+	// many frames with deferred calls are quadratic
 	p.depth++
-	defer func() { p.depth-- }()
 	if p.depth > maxParseDepth {
 		p.fail(&Error{Code: "U1001", Position: p.node.pos, Message: "Expression is nested too deeply"})
 	}
@@ -575,6 +576,7 @@ func (p *parser) expression(rbp int) *node {
 		p.advance("", false)
 		left = p.led(t, left)
 	}
+	p.depth--
 	return left
 }
 
