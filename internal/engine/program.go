@@ -179,6 +179,8 @@ type cstate struct {
 	jmaxConc, jtolCount, jtolPct *jnode
 	jbatchMax, jbatchBytes       *jnode
 	jbatchInput                  *jnode
+	// jvarRefs names the variables the state's expressions mention.
+	jvarRefs []string
 }
 
 // compileErr collects compile problems with their location.

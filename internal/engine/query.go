@@ -10,6 +10,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -153,13 +154,25 @@ func escapePointer(k string) string {
 }
 
 // jscope is the evaluation environment of one JSONata state: $states and
-// the variables in scope.
+// the variables in scope. The bindings are built on the first evaluation,
+// so a state without expressions costs nothing; values are converted for
+// JSONata once per state (jshared) and shared by the scopes derived with
+// with (one per Map item in ItemSelector).
 type jscope struct {
-	ex     *Execution
-	t      *Thread
-	states map[string]any
-	bind   map[string]any
-	opts   []jsonata.Option
+	ex    *Execution
+	t     *Thread
+	sh    *jshared
+	extra map[string]any // $states members beyond input and context
+	bind  map[string]any
+	opts  []jsonata.Option
+}
+
+// jshared holds what every scope of one state evaluation shares.
+type jshared struct {
+	input    any
+	pin      *jsonata.Prepared
+	ctx      any // the context object, converted (nil until needed)
+	ctxBuilt bool
 }
 
 // jscope makes the scope of t's state over its input.
@@ -168,38 +181,68 @@ func (ex *Execution) jscope(t *Thread, input any) *jscope {
 		ex.jopts = append(awsjsonata.Functions(awsjsonata.Env{UUID: ex.uuid, Int63n: ex.int63n}),
 			jsonata.WithTimeout(jsonataTimeout), jsonata.WithMaxDepth(jsonataMaxDepth))
 	}
-	s := &jscope{ex: ex, t: t, states: map[string]any{"input": jsonata.Prepare(input)}}
-	s.opts = append(ex.jopts[:len(ex.jopts):len(ex.jopts)], jsonata.WithNow(ex.now))
-	if t.cs != nil && t.cs.needsCtx {
-		s.states["context"] = jsonata.Prepare(ex.contextObject(t))
+	return &jscope{ex: ex, t: t, sh: &jshared{input: input}}
+}
+
+// with returns a scope whose $states also holds key (result, errorOutput)
+// or replaces it (context, for a Map item).
+func (s *jscope) with(key string, v any) *jscope {
+	c := &jscope{ex: s.ex, t: s.t, sh: s.sh, extra: make(map[string]any, len(s.extra)+1)}
+	for k, x := range s.extra {
+		c.extra[k] = x
+	}
+	c.extra[key] = v
+	return c
+}
+
+// preparedContext is the context object with each member converted for
+// JSONata once (Execution.Input may be large).
+func (s *jscope) preparedContext() map[string]any {
+	if !s.sh.ctxBuilt {
+		s.sh.ctxBuilt = true
+		s.sh.ctx = prepareMembers(s.ex.contextObject(s.t))
+	}
+	m, _ := s.sh.ctx.(map[string]any)
+	return m
+}
+
+func prepareMembers(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = jsonata.Prepare(v)
+	}
+	return out
+}
+
+// bindings builds $states and the variables on first use.
+func (s *jscope) bindings() map[string]any {
+	if s.bind != nil {
+		return s.bind
+	}
+	ex, t := s.ex, s.t
+	if s.sh.pin == nil {
+		s.sh.pin = jsonata.Prepare(s.sh.input)
+	}
+	states := map[string]any{"input": s.sh.pin}
+	if _, ok := s.extra["context"]; !ok && t.cs != nil && t.cs.needsCtx {
+		states["context"] = s.preparedContext()
+	}
+	for k, v := range s.extra {
+		states[k] = jsonata.Prepare(v)
 	}
 	s.bind = map[string]any{}
-	for sc := t; sc != nil; sc = sc.parent {
-		for k, v := range sc.Vars {
-			if _, ok := s.bind[k]; !ok {
-				s.bind[k] = v
+	if t.cs != nil {
+		// Only the variables the state's expressions name are bound (a
+		// JSONata variable is always written $name), each converted once.
+		for _, name := range t.cs.jvarRefs {
+			if v, ok := t.Lookup(name); ok {
+				s.bind[name] = jsonata.Prepare(v)
 			}
 		}
 	}
-	s.bind["states"] = s.states
-	return s
-}
-
-// with returns a copy of s whose $states also holds key (result,
-// errorOutput) or replaces it (context for a Map item).
-func (s *jscope) with(key string, v any) *jscope {
-	c := *s
-	c.states = make(map[string]any, len(s.states)+1)
-	for k, x := range s.states {
-		c.states[k] = x
-	}
-	c.states[key] = jsonata.Prepare(v)
-	c.bind = make(map[string]any, len(s.bind))
-	for k, x := range s.bind {
-		c.bind[k] = x
-	}
-	c.bind["states"] = c.states
-	return &c
+	s.bind["states"] = states
+	s.opts = append(ex.jopts[:len(ex.jopts):len(ex.jopts)], jsonata.WithNow(ex.now))
+	return s.bind
 }
 
 // eval evaluates n; field names it in causes ("Output", "Assign/x").
@@ -236,7 +279,7 @@ func (s *jscope) eval(n *jnode, field string) (any, *failure) {
 }
 
 func (s *jscope) evalExpr(n *jnode, field string) (any, *failure) {
-	r, err := n.expr.Evaluate(jsonata.Undefined, s.bind, s.opts...)
+	r, err := n.expr.Evaluate(jsonata.Undefined, s.bindings(), s.opts...)
 	if err != nil {
 		msg := err.Error()
 		var je *jsonata.Error
@@ -419,6 +462,25 @@ func compileJSONataState(d *cdef, cs *cstate, ce *compileErr, depth int) {
 		}
 	}
 	cs.needsCtx = readsContext(srcs)
+	cs.jvarRefs = variableRefs(srcs)
+}
+
+var varRefRe = regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*`)
+
+// variableRefs lists the $names the expressions mention (but $states).
+func variableRefs(srcs []string) []string {
+	seen := map[string]bool{"states": true}
+	var out []string
+	for _, src := range srcs {
+		for _, m := range varRefRe.FindAllString(src, -1) {
+			if name := m[1:]; !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func optString(o asl.Optional[string]) asl.Optional[any] {
@@ -721,7 +783,10 @@ func (ex *Execution) jMap(t *Thread) {
 	inputs := items
 	if cs.jitemSelector != nil {
 		inputs = make([]any, len(items))
-		base := ex.contextObject(t)
+		var base map[string]any
+		if cs.needsCtx {
+			base = sc.preparedContext()
+		}
 		for i, it := range items {
 			isc := sc.with("context", mapContext(base, i, it))
 			v, f := isc.eval(cs.jitemSelector, "ItemSelector")
