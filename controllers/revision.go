@@ -1,15 +1,16 @@
 package controllers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
-	"github.com/kstates/kstates/internal/engine/value"
 )
 
 // definitionText returns the definition as the user wrote it: the inline object (JSON, as the
@@ -22,22 +23,42 @@ func definitionText(spec *kstatesv1alpha1.StateMachineSpec) []byte {
 }
 
 // canonicalDefinition converts a valid definition (JSON or YAML text) into canonical JSON:
-// compact, object keys sorted, numbers kept exactly. Revisions store this text, so two
-// spellings of one document (YAML and JSON, other key order or spacing) are one revision.
+// compact, object keys sorted, numbers written exactly as in the text (json.Number). Revisions
+// store this text, so two spellings of one document (YAML and JSON, other key order or
+// spacing) are one revision.
 func canonicalDefinition(text []byte) (string, error) {
-	data := text
-	v, err := value.Parse(data)
+	v, err := decodeExact(text)
 	if err != nil {
 		// Not JSON: YAML (asl.Parse accepted it already).
-		data, err = yaml.YAMLToJSON(text)
-		if err != nil {
-			return "", fmt.Errorf("converting the YAML definition to JSON: %w", err)
+		data, yerr := yaml.YAMLToJSON(text)
+		if yerr != nil {
+			return "", fmt.Errorf("converting the YAML definition to JSON: %w", yerr)
 		}
-		if v, err = value.Parse(data); err != nil {
+		if v, err = decodeExact(data); err != nil {
 			return "", fmt.Errorf("reading the converted definition: %w", err)
 		}
 	}
-	return value.MarshalString(v), nil
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// decodeExact decodes one JSON document keeping numbers as their text.
+func decodeExact(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("more than one JSON document")
+	}
+	return v, nil
 }
 
 // revisionContent is everything in a StateMachine's spec that changes how an execution runs.
