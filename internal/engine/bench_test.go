@@ -60,3 +60,43 @@ func BenchmarkParametersLargeInput(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJSONataCounterLoop is BenchmarkCounterLoop in JSONata mode: a
+// Choice Condition and a Pass whose Assign and Output are expressions.
+func BenchmarkJSONataCounterLoop(b *testing.B) {
+	p := compileString(b, `{"QueryLanguage":"JSONata","StartAt":"C","States":{
+		"C":{"Type":"Choice","Choices":[{"Condition":"{% $states.input.i < $states.input.n %}","Next":"Inc"}],"Default":"Done"},
+		"Inc":{"Type":"Pass","Assign":{"last":"{% $states.input.i %}"},"Output":{"i":"{% $states.input.i + 1 %}","n":"{% $states.input.n %}"},"Next":"C"},
+		"Done":{"Type":"Succeed"}}}`)
+	input := map[string]any{"i": int64(0), "n": int64(2000)}
+	clock := NewVirtualClock(t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	transitions := 0
+	for i := 0; i < b.N; i++ {
+		res := p.Run(context.Background(), input, RunOptions{Clock: clock})
+		if res.Status != StatusSucceeded {
+			b.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
+		}
+		transitions += 4002
+	}
+	b.ReportMetric(float64(transitions)/b.Elapsed().Seconds(), "transitions/s")
+}
+
+// BenchmarkJSONataInlineMap is BenchmarkInlineMap in JSONata mode.
+func BenchmarkJSONataInlineMap(b *testing.B) {
+	p := compileString(b, `{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","ItemSelector":{"v":"{% $states.context.Map.Item.Value %}","i":"{% $states.context.Map.Item.Index %}"},"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Output":{"s":"{% 'item ' & $string($states.input.v) %}"},"End":true}}},"End":true}}}`)
+	items := make([]any, 2000)
+	for i := range items {
+		items[i] = int64(i)
+	}
+	clock := NewVirtualClock(t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := p.Run(context.Background(), items, RunOptions{Clock: clock})
+		if res.Status != StatusSucceeded {
+			b.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
+		}
+	}
+}

@@ -31,28 +31,36 @@ type Env struct {
 
 // Functions returns the evaluation options that register AWS's functions
 // (and disable $eval, which Step Functions does not offer) for env.
+//
+// The functions check their own arguments (through the intrinsic
+// functions' rules) instead of declaring JSONata signatures: the jsonata
+// package parses a signature each time an option is applied, that is on
+// every evaluation.
 func Functions(env Env) []jsonata.Option {
 	ienv := &intrinsics.Env{UUID: env.UUID, Int63n: env.Int63n}
 	return []jsonata.Option{
 		jsonata.WithFunction("partition", func(args ...any) (any, error) {
 			return invoke("$partition", "States.ArrayPartition", ienv, args...)
-		}, "<an:a>"),
+		}),
 		jsonata.WithFunction("range", func(args ...any) (any, error) {
 			return invoke("$range", "States.ArrayRange", ienv, args...)
-		}, "<nnn:a>"),
+		}),
 		jsonata.WithFunction("hash", func(args ...any) (any, error) {
 			return invoke("$hash", "States.Hash", ienv, args...)
-		}, "<s-s:s>"),
+		}),
 		jsonata.WithFunction("random", func(args ...any) (any, error) {
 			return random(env, args...)
-		}, "<n?:n>"),
-		jsonata.WithFunction("uuid", func(...any) (any, error) {
+		}),
+		jsonata.WithFunction("uuid", func(args ...any) (any, error) {
+			if len(args) > 0 {
+				return nil, errors.New("$uuid: takes no arguments")
+			}
 			if env.UUID == nil {
 				return nil, errors.New("$uuid: no UUID source")
 			}
 			return env.UUID(), nil
-		}, "<:s>"),
-		jsonata.WithFunction("parse", parse, "<s-:x>"),
+		}),
+		jsonata.WithFunction("parse", parse),
 		jsonata.WithFunction("eval", func(...any) (any, error) {
 			return nil, &jsonata.Error{Code: "T1006", Position: -1, Message: "Attempted to invoke a non-function"}
 		}),
@@ -84,6 +92,9 @@ func invoke(name, intrinsic string, env *intrinsics.Env, args ...any) (any, erro
 // random is AWS's $random: a number in [0, 1); with a seed, the same seed
 // always gives the same number.
 func random(env Env, args ...any) (any, error) {
+	if len(args) > 1 {
+		return nil, errors.New("$random: takes at most one argument (a seed)")
+	}
 	if len(args) > 0 && !jsonata.IsUndefined(args[0]) {
 		f, ok := args[0].(float64)
 		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
@@ -100,7 +111,14 @@ func random(env Env, args ...any) (any, error) {
 
 // parse is AWS's $parse: the value of a JSON text.
 func parse(args ...any) (any, error) {
-	s, _ := args[0].(string)
+	var s string
+	ok := len(args) == 1
+	if ok {
+		s, ok = args[0].(string)
+	}
+	if !ok {
+		return nil, errors.New("$parse: the argument must be a string")
+	}
 	v, err := value.ParseString(s)
 	if err != nil {
 		return nil, errors.New("$parse: the argument is not valid JSON: " + strings.TrimPrefix(err.Error(), "invalid JSON: "))
