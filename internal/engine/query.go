@@ -634,13 +634,7 @@ func (ex *Execution) jChoice(t *Thread) {
 			return
 		}
 		if b {
-			assigned, out, f := ex.jassignOutput(sc, c.assign, c.output, t.Input.V)
-			if f != nil {
-				ex.fail(t, f)
-				return
-			}
-			ex.commitVars(t, assigned)
-			ex.exit(t, out, assigned, c.next)
+			ex.jchoose(t, sc, c)
 			return
 		}
 	}
@@ -649,6 +643,40 @@ func (ex *Execution) jChoice(t *Thread) {
 		return
 	}
 	ex.jfinish(t, sc, t.Input.V, cs.deflt)
+}
+
+// jchoose leaves a Choice state through the rule c. As AWS documents, the
+// state's Assign applies whichever rule matches, and the rule's own Assign
+// on top of it; the rule's Output, else the state's, else the input is the
+// output.
+func (ex *Execution) jchoose(t *Thread, sc *jscope, c *jchoice) {
+	cs := t.cs
+	assigned, _, f := ex.jassignOutput(sc, cs.jassign, nil, nil)
+	if f != nil {
+		ex.fail(t, f)
+		return
+	}
+	output := c.output
+	if output == nil {
+		output = cs.joutput
+	}
+	ruleAssigned, out, f := ex.jassignOutput(sc, c.assign, output, t.Input.V)
+	if f != nil {
+		ex.fail(t, f)
+		return
+	}
+	if len(ruleAssigned) > 0 {
+		merged := make(map[string]any, len(assigned)+len(ruleAssigned))
+		for k, v := range assigned {
+			merged[k] = v
+		}
+		for k, v := range ruleAssigned {
+			merged[k] = v
+		}
+		assigned = merged
+	}
+	ex.commitVars(t, assigned)
+	ex.exit(t, out, assigned, c.next)
 }
 
 func (ex *Execution) jWait(t *Thread) {

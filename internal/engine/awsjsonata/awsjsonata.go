@@ -136,7 +136,7 @@ func Value(v any) any {
 	case nil, bool, string, int64:
 		return v
 	case float64:
-		if t == math.Trunc(t) && math.Abs(t) < 1<<53 && !(t == 0 && math.Signbit(t)) {
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 { // -0 too: JSON.stringify(-0) is "0"
 			return int64(t)
 		}
 		return t
