@@ -162,3 +162,5 @@ func showValue(v any) string {
 	}
 	return sb.String()
 }
+
+func sprint(v any) string { return fmt.Sprint(v) }
