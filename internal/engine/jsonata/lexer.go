@@ -367,4 +367,3 @@ func isHex4(s string) bool {
 	}
 	return len(s) == 4
 }
-

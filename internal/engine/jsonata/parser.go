@@ -4,7 +4,6 @@ import (
 	"strconv"
 )
 
-
 type slot struct {
 	label string
 	level int

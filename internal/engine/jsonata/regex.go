@@ -8,7 +8,6 @@ import (
 	"strings"
 )
 
-
 type matchRes struct {
 	match    string
 	start    int // byte offsets
@@ -258,4 +257,3 @@ func leadingInt(s string) (int, bool) {
 	n, _ := strconv.Atoi(s[:i])
 	return n, true
 }
-
