@@ -6,6 +6,8 @@
 // and *Object (an insertion-ordered object). Results use nil for null, []any
 // for arrays and *Object for objects (use (*Object).ToMap or Plain to get
 // plain maps); the sentinel Undefined stands for JSONata's `undefined`.
+// Prepare converts an input once for repeated evaluations. docs/jsonata.md
+// describes the implementation and its differences from jsonata-js.
 package jsonata
 
 import (
