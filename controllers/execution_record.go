@@ -167,7 +167,8 @@ func (r *ExecutionReconciler) cleanup(ctx context.Context, s *scope) ctrl.Result
 	return ctrl.Result{RequeueAfter: max(s.status.NextDeadline.Sub(s.now), minRequeue)}
 }
 
-// sweepPods deletes the execution's unfinished task pods that no running task owns.
+// sweepPods deletes the execution's task pods that have not ended and that no running task
+// wants (ended pods are kept for their logs until the Execution is deleted).
 func (r *ExecutionReconciler) sweepPods(ctx context.Context, s *scope) {
 	pods := &corev1.PodList{}
 	if err := r.List(ctx, pods, client.InNamespace(s.exec.Namespace),
@@ -183,7 +184,8 @@ func (r *ExecutionReconciler) sweepPods(ctx context.Context, s *scope) {
 	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		if wanted[p.Name] || !p.DeletionTimestamp.IsZero() || podtask.Finished(p) != nil {
+		ended := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+		if wanted[p.Name] || !p.DeletionTimestamp.IsZero() || ended {
 			continue
 		}
 		if err := r.Delete(ctx, p, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {

@@ -109,6 +109,12 @@ func TestFinished(t *testing.T) {
 		{"exit 0 with text that is not JSON fails", term(0, "done"), false, "", ErrTaskFailed, "is not JSON"},
 		{"a named error is raised with its cause", term(1, `{"Error":"PaymentFailed","Cause":"declined"}`), false, "", "PaymentFailed", "declined"},
 		{"another non-zero exit is States.TaskFailed", term(2, "boom"), false, "", ErrTaskFailed, "exited with code 2: boom"},
+		{"a running pod whose image pull backs off has no result yet",
+			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: ContainerName,
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}}}, true, "", "", ""},
+		{"an invalid image name fails the task",
+			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: ContainerName,
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "InvalidImageName", Message: "bad ref"}}}}}}, false, "", ErrTaskFailed, "InvalidImageName: bad ref"},
 		{"an evicted pod is States.TaskFailed with the reason",
 			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low memory"}}, false, "", ErrTaskFailed, "Evicted low memory"},
 	}

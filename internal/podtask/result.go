@@ -39,6 +39,12 @@ func Finished(pod *corev1.Pod) *Result {
 		}
 		return r
 	}
+	for i := range pod.Status.ContainerStatuses {
+		cs := &pod.Status.ContainerStatuses[i]
+		if w := cs.State.Waiting; cs.Name == ContainerName && w != nil && permanentWaiting[w.Reason] {
+			return &Result{Error: ErrTaskFailed, Cause: fmt.Sprintf("the task container cannot start: %s: %s", w.Reason, w.Message)}
+		}
+	}
 	switch pod.Status.Phase {
 	case corev1.PodFailed:
 		cause := "the task pod failed"
@@ -51,6 +57,11 @@ func Finished(pod *corev1.Pod) *Result {
 	}
 	return nil
 }
+
+// permanentWaiting are the kubelet's reasons for a container that waits and will never start
+// without a change to the pod. Others (ImagePullBackOff, a missing Secret) may resolve
+// themselves; a task's TimeoutSeconds bounds them.
+var permanentWaiting = map[string]bool{"InvalidImageName": true, "ErrImageNeverPull": true}
 
 // fromTermination applies the contract to a terminated container.
 func fromTermination(code int32, message, reason string) *Result {

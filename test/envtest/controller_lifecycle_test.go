@@ -309,3 +309,49 @@ func counterValue(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// An execution that never started (its StateMachine is missing) can be aborted too.
+func TestPendingExecutionCanBeAborted(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	e := makeExecution(ns, "e").stateMachine("missing").obj()
+	create(ctx, t, e)
+	waitFor(ctx, t, e, "Pending", func(e *kstatesv1alpha1.Execution) bool { return e.Status.Phase == kstatesv1alpha1.ExecutionPending })
+	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"abort":{"error":"User.Cancel","cause":"not needed"}}}`))
+	if err := k8sClient.Patch(ctx, e, patch); err != nil {
+		t.Fatal(err)
+	}
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionAborted)
+	if got.Status.Error != "User.Cancel" || got.Status.Cause != "not needed" || got.Status.Revision != "" {
+		t.Errorf("status %+v", got.Status)
+	}
+}
+
+// Throughput of concurrent executions of a 20-state chain, for the record (not asserted:
+// tests never assert on speed).
+func TestConcurrentChainsThroughput(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	var states []string
+	for i := 0; i < 20; i++ {
+		next := fmt.Sprintf(`"Next":"S%d"`, i+1)
+		if i == 19 {
+			next = `"End":true`
+		}
+		states = append(states, fmt.Sprintf(`"S%d":{"Type":"Pass",%s}`, i, next))
+	}
+	create(ctx, t, makeStateMachine(ns, "chain", `{"StartAt":"S0","States":{`+strings.Join(states, ",")+`}}`).obj())
+	waitFor(ctx, t, &kstatesv1alpha1.StateMachine{ObjectMeta: metaName(ns, "chain")}, "validity", func(sm *kstatesv1alpha1.StateMachine) bool {
+		return sm.Status.CurrentRevision != ""
+	})
+	const n = 20
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		create(ctx, t, makeExecution(ns, fmt.Sprintf("e%d", i)).stateMachine("chain").input(`{"i":1}`).obj())
+	}
+	for i := 0; i < n; i++ {
+		waitPhase(ctx, t, ns, fmt.Sprintf("e%d", i), kstatesv1alpha1.ExecutionSucceeded)
+	}
+	d := time.Since(start)
+	t.Logf("%d executions x 20 states: %d transitions in %v, %.0f transitions/s (in-process manager, 8 workers)", n, n*20, d.Round(time.Millisecond), float64(n*20)/d.Seconds())
+}

@@ -48,7 +48,8 @@ func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true),
+			GroupKindConcurrency: map[string]int{"Execution.kstates.io": 8}},
 	})
 	if err != nil {
 		t.Fatalf("creating the manager: %v", err)
