@@ -32,6 +32,12 @@ const (
 	jsonataMaxDepth = 2000
 )
 
+// The limit options, shared by every evaluation.
+var (
+	jsonataLimits = jsonata.WithTimeout(jsonataTimeout)
+	jsonataDepth  = jsonata.WithMaxDepth(jsonataMaxDepth)
+)
+
 // jnode is a compiled JSONata-mode value: a literal, a {% %} expression, or
 // an object or array holding expressions somewhere.
 type jnode struct {
@@ -177,9 +183,8 @@ type jshared struct {
 
 // jscope makes the scope of t's state over its input.
 func (ex *Execution) jscope(t *Thread, input any) *jscope {
-	if ex.jopts == nil {
-		ex.jopts = append(awsjsonata.Functions(awsjsonata.Env{UUID: ex.uuid, Int63n: ex.int63n}),
-			jsonata.WithTimeout(jsonataTimeout), jsonata.WithMaxDepth(jsonataMaxDepth))
+	if ex.jfuncs == nil {
+		ex.jfuncs = awsjsonata.FunctionMap(awsjsonata.Env{UUID: ex.uuid, Int63n: ex.int63n})
 	}
 	return &jscope{ex: ex, t: t, sh: &jshared{input: input}}
 }
@@ -241,7 +246,15 @@ func (s *jscope) bindings() map[string]any {
 		}
 	}
 	s.bind["states"] = states
-	s.opts = append(ex.jopts[:len(ex.jopts):len(ex.jopts)], jsonata.WithNow(ex.now))
+	s.opts = append(make([]jsonata.Option, 0, 4), jsonataLimits, jsonataDepth, jsonata.WithNow(ex.now))
+	if t.cs != nil {
+		// AWS's functions, those the state's expressions name.
+		for _, name := range t.cs.jvarRefs {
+			if o, ok := ex.jfuncs[name]; ok {
+				s.opts = append(s.opts, o)
+			}
+		}
+	}
 	return s.bind
 }
 
@@ -462,7 +475,7 @@ func compileJSONataState(d *cdef, cs *cstate, ce *compileErr, depth int) {
 		}
 	}
 	cs.needsCtx = readsContext(srcs)
-	cs.jvarRefs = variableRefs(srcs)
+	cs.jvarRefs = variableRefs(srcs) // variables and function names alike
 }
 
 var varRefRe = regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*`)

@@ -201,7 +201,7 @@ type Execution struct {
 	now            time.Time
 	env            *Env
 	ienv           *intrinsics.Env
-	jopts          []jsonata.Option
+	jfuncs         map[string]jsonata.Option
 	prog           *Program
 }
 

@@ -37,8 +37,23 @@ type Env struct {
 // package parses a signature each time an option is applied, that is on
 // every evaluation.
 func Functions(env Env) []jsonata.Option {
+	m := FunctionMap(env)
+	out := make([]jsonata.Option, 0, len(m))
+	for _, name := range Names {
+		out = append(out, m[name])
+	}
+	return out
+}
+
+// Names lists the functions Functions registers (without the "$").
+var Names = []string{"partition", "range", "hash", "random", "uuid", "parse", "eval"}
+
+// FunctionMap returns the options of Functions by function name, so that a
+// caller can register only the functions an expression names (each
+// registered function costs every evaluation some set-up).
+func FunctionMap(env Env) map[string]jsonata.Option {
 	ienv := &intrinsics.Env{UUID: env.UUID, Int63n: env.Int63n}
-	return []jsonata.Option{
+	opts := []jsonata.Option{
 		jsonata.WithFunction("partition", func(args ...any) (any, error) {
 			return invoke("$partition", "States.ArrayPartition", ienv, args...)
 		}),
@@ -65,6 +80,11 @@ func Functions(env Env) []jsonata.Option {
 			return nil, &jsonata.Error{Code: "T1006", Position: -1, Message: "Attempted to invoke a non-function"}
 		}),
 	}
+	m := make(map[string]jsonata.Option, len(opts))
+	for i, name := range Names {
+		m[name] = opts[i]
+	}
+	return m
 }
 
 // invoke runs an intrinsic function on JSONata arguments and reports its
