@@ -345,7 +345,39 @@ func (p *parser) compileJSONata(n *node, loc string) {
 			msg = fmt.Sprintf("%s (JSONata error %s at position %d of '%s')", jsonataMessage(je), je.Code, je.Position, src)
 		}
 		p.errorAt(n, loc, CodeInvalidJSONataExpression, msg)
+		return
 	}
+	code := jsonataCode(src)
+	if strings.Contains(code, "$$") {
+		p.errorAt(n, loc, CodeUnsupportedJSONataExpression, "The JSONata variable '$$' is not supported: Step Functions evaluates expressions without an input document; read the state input as $states.input")
+	}
+	if !p.inCatch && strings.Contains(code, "$states.errorOutput") {
+		p.errorAt(n, loc, CodeUnsupportedJSONataExpression, "$states.errorOutput is only available in a catcher's Output and Assign")
+	}
+}
+
+// jsonataCode is src with the contents of string literals, backquoted names
+// and comments blanked, so that a search finds only code.
+func jsonataCode(src string) string {
+	b := []byte(src)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"' || c == '\'' || c == '`':
+			for i++; i < len(b) && b[i] != c; i++ {
+				if b[i] == '\\' && c != '`' && i+1 < len(b) {
+					b[i] = ' '
+					i++
+				}
+				b[i] = ' '
+			}
+		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			for i += 2; i < len(b) && !(b[i] == '*' && i+1 < len(b) && b[i+1] == '/'); i++ {
+				b[i] = ' '
+			}
+			i++
+		}
+	}
+	return string(b)
 }
 
 // jsonataMessage is a JSONata error's message without its code and

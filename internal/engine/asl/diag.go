@@ -28,6 +28,9 @@ const (
 	// CodeInvalidJSONataExpression is AWS's code for a {% %} expression
 	// that does not parse; the message names the JSONata error code.
 	CodeInvalidJSONataExpression = "INVALID_JSONATA_EXPRESSION"
+	// CodeUnsupportedJSONataExpression is AWS's code for an expression that
+	// reads what Step Functions never provides there.
+	CodeUnsupportedJSONataExpression = "UNSUPPORTED_JSONATA_EXPRESSION"
 )
 
 // HasErrors reports whether diags holds an ERROR diagnostic.

@@ -93,6 +93,9 @@ type parser struct {
 	broken  map[*State]bool
 	topQL   string
 	express bool
+	// inCatch is set while a catcher's Output and Assign are read (the
+	// only fields where $states.errorOutput exists).
+	inCatch bool
 }
 
 func newParser(opts Options) *parser {

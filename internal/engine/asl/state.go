@@ -521,11 +521,15 @@ func (p *parser) catchers(n *node, loc, ql string) ([]*Catcher, []edge) {
 				if ql != QueryLanguageJSONata {
 					p.modeErr(v, cloc, key, ql)
 				} else {
+					p.inCatch = true
 					c.Output = p.jsonataTemplate(v, vloc, key, false)
+					p.inCatch = false
 				}
 			case "Assign":
 				if ql == QueryLanguageJSONata {
+					p.inCatch = true
 					c.Assign = p.jsonataTemplate(v, vloc, key, true)
+					p.inCatch = false
 				} else {
 					c.Assign = p.jsonPathTemplate(v, vloc, key, true)
 				}

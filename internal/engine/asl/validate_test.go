@@ -422,6 +422,14 @@ func TestValidationRules(t *testing.T) {
 				{CodeInvalidJSONataExpression, "/States/T/TimeoutSeconds", "S0101"},
 				{CodeInvalidJSONataExpression, "/States/M/Items", "JSONata error"},
 				{CodeInvalidJSONataExpression, "/States/F/Error", "JSONata error"}}},
+		{reason: "$$ reads an input JSONata expressions never have: unsupported, but '$$' in a string literal is fine",
+			doc:  `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","Output":{"a":"{% $$.x %}","b":"{% '$$' & \"$$\" /* $$ */ %}"},"End":true}}}`,
+			want: []want{{CodeUnsupportedJSONataExpression, "/States/A/Output/a", "'$$' is not supported"}}, exact: true},
+		{reason: "$states.errorOutput outside a catcher is unsupported; inside a catcher's Output and Assign it is fine",
+			doc: `{"QueryLanguage":"JSONata","StartAt":"T","States":{
+				"T":{"Type":"Task","Resource":"r","Output":"{% $states.errorOutput %}","Catch":[{"ErrorEquals":["States.ALL"],"Output":"{% $states.errorOutput %}","Assign":{"e":"{% $states.errorOutput.Error %}"},"Next":"D"}],"Next":"D"},
+				"D":{"Type":"Succeed"}}}`,
+			want: []want{{CodeUnsupportedJSONataExpression, "/States/T/Output", "only available in a catcher's Output and Assign"}}, exact: true},
 		{reason: "a {% %} string in a JSONPath state is a plain string, not compiled",
 			doc: machine("A", `"A":{"Type":"Pass","Result":{"a":"{% 1 + %}"},"End":true}`)},
 
