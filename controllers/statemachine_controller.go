@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -93,6 +94,9 @@ func (r *StateMachineReconciler) reconcile(ctx context.Context, sm *kstatesv1alp
 	if rev.Spec.Sequence > status.RevisionCount {
 		status.RevisionCount = rev.Spec.Sequence
 	}
+	if err := r.pruneRevisions(ctx, sm, rev.Name); err != nil {
+		return err
+	}
 	msg := "The definition is valid"
 	if len(diags) > 0 {
 		msg += " (warnings: " + diagnosticsMessage(diags) + ")"
@@ -147,6 +151,51 @@ func (r *StateMachineReconciler) ensureRevision(ctx context.Context, sm *kstates
 	}
 	log.FromContext(ctx).V(1).Info("created revision", "revision", name, "sequence", sequence)
 	return rev, nil
+}
+
+// keptRevisions is how many old revisions that no execution runs are kept per state machine.
+const keptRevisions = 10
+
+// pruneRevisions deletes the oldest revisions of the state machine beyond keptRevisions that
+// are not current and that no Execution owns. The delete is conditional on the revision's
+// resourceVersion, so an execution that adopts it meanwhile (an owner added is an update)
+// keeps it.
+func (r *StateMachineReconciler) pruneRevisions(ctx context.Context, sm *kstatesv1alpha1.StateMachine, current string) error {
+	list := &kstatesv1alpha1.StateMachineRevisionList{}
+	if err := r.List(ctx, list, client.InNamespace(sm.Namespace),
+		client.MatchingLabels{kstatesv1alpha1.LabelStateMachineUID: string(sm.UID)}); err != nil {
+		return err
+	}
+	var unused []*kstatesv1alpha1.StateMachineRevision
+	for i := range list.Items {
+		rev := &list.Items[i]
+		if rev.Name == current || !rev.DeletionTimestamp.IsZero() || ownedByExecution(rev) {
+			continue
+		}
+		unused = append(unused, rev)
+	}
+	if len(unused) <= keptRevisions {
+		return nil
+	}
+	sort.Slice(unused, func(i, j int) bool { return unused[i].Spec.Sequence < unused[j].Spec.Sequence })
+	for _, rev := range unused[:len(unused)-keptRevisions] {
+		rv := rev.ResourceVersion
+		err := r.Delete(ctx, rev, client.Preconditions{ResourceVersion: &rv})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("pruning revision %s: %w", rev.Name, err)
+		}
+	}
+	return nil
+}
+
+// ownedByExecution reports whether an Execution runs (owns) the revision.
+func ownedByExecution(rev *kstatesv1alpha1.StateMachineRevision) bool {
+	for _, o := range rev.OwnerReferences {
+		if o.Kind == "Execution" {
+			return true
+		}
+	}
+	return false
 }
 
 // apiDiagnostics converts the parser's diagnostics to the API's, at most 100.

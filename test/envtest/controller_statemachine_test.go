@@ -1,6 +1,8 @@
 package envtest
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -120,4 +122,49 @@ func TestStateMachineControllerReportsAnInvalidDefinition(t *testing.T) {
 		v := condition(sm.Status.Conditions, kstatesv1alpha1.ConditionValid)
 		return v != nil && v.Status == metav1.ConditionTrue && sm.Status.CurrentRevision != "" && len(sm.Status.Diagnostics) == 0
 	})
+}
+
+// Old revisions are pruned beyond the last 10 that no execution runs; a revision an execution
+// ran is kept for as long as that execution exists.
+func TestOldRevisionsArePrunedUnlessAnExecutionRunsThem(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	def := func(i int) string {
+		return fmt.Sprintf(`{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"v%d","End":true}}}`, i)
+	}
+	sm := makeStateMachine(ns, "m", def(1)).obj()
+	create(ctx, t, sm, makeExecution(ns, "e").stateMachine("m").obj())
+	first := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded).Status.Revision
+	revs := map[int]string{1: first}
+	for i := 2; i <= 13; i++ {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(sm), sm); err != nil {
+			t.Fatal(err)
+		}
+		sm.Spec.DefinitionString = def(i)
+		if err := k8sClient.Update(ctx, sm); err != nil {
+			t.Fatal(err)
+		}
+		sm = waitFor(ctx, t, sm, "revision "+strconv.Itoa(i), func(sm *kstatesv1alpha1.StateMachine) bool {
+			return sm.Status.ObservedGeneration == sm.Generation && sm.Status.RevisionCount == int64(i)
+		})
+		revs[i] = sm.Status.CurrentRevision
+	}
+	exists := func(name string) bool {
+		err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &kstatesv1alpha1.StateMachineRevision{})
+		if err != nil && !isNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	if !exists(revs[1]) {
+		t.Errorf("revision 1, run by execution e, was pruned")
+	}
+	if exists(revs[2]) {
+		t.Errorf("revision 2 (the oldest unused of 11) was kept")
+	}
+	for i := 3; i <= 13; i++ {
+		if !exists(revs[i]) {
+			t.Errorf("revision %d was pruned", i)
+		}
+	}
 }
