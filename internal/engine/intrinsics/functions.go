@@ -40,7 +40,7 @@ func init() {
 	register(&function{name: "States.ArrayPartition", min: 2, max: 2, kinds: []kind{kArray, kInt}, eval: evalArrayPartition})
 	register(&function{name: "States.ArrayContains", min: 2, max: 2, kinds: []kind{kArray, kAny}, eval: func(_ *Call, a []any, _ *Env) (any, error) {
 		for _, x := range a[0].([]any) {
-			if javaEqual(x, a[1]) {
+			if value.StrictEqual(x, a[1]) {
 				return true, nil
 			}
 		}
@@ -125,7 +125,7 @@ func evalArrayUnique(_ *Call, a []any, _ *Env) (any, error) {
 next:
 	for _, x := range arr {
 		for _, y := range out {
-			if javaEqual(x, y) {
+			if value.StrictEqual(x, y) {
 				continue next
 			}
 		}

@@ -5,7 +5,15 @@ import "math"
 // Equal compares two values structurally. Numbers compare by value, whatever
 // their Go type (int64(1) equals float64(1.0)); objects compare by key set and
 // values, arrays element by element.
-func Equal(a, b any) bool {
+func Equal(a, b any) bool { return equal(a, b, false) }
+
+// StrictEqual is Equal except that an integer never equals a number with a
+// fraction or exponent: equality as Java's JSON nodes see it (Jackson's
+// IntNode(1) does not equal DoubleNode(1.0)), which States.ArrayContains and
+// States.ArrayUnique follow.
+func StrictEqual(a, b any) bool { return equal(a, b, true) }
+
+func equal(a, b any, strict bool) bool {
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -20,14 +28,14 @@ func Equal(a, b any) bool {
 		case int64:
 			return x == y
 		case float64:
-			return intEqFloat(x, y)
+			return !strict && intEqFloat(x, y)
 		}
 	case float64:
 		switch y := b.(type) {
 		case float64:
 			return x == y
 		case int64:
-			return intEqFloat(y, x)
+			return !strict && intEqFloat(y, x)
 		}
 	case []any:
 		y, ok := b.([]any)
@@ -35,7 +43,7 @@ func Equal(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !Equal(x[i], y[i]) {
+			if !equal(x[i], y[i], strict) {
 				return false
 			}
 		}
@@ -47,7 +55,7 @@ func Equal(a, b any) bool {
 		}
 		for k, xv := range x {
 			yv, ok := y[k]
-			if !ok || !Equal(xv, yv) {
+			if !ok || !equal(xv, yv, strict) {
 				return false
 			}
 		}
@@ -57,7 +65,7 @@ func Equal(a, b any) bool {
 	na, oka := Number(a)
 	nb, okb := Number(b)
 	if oka && okb {
-		return Equal(na, nb)
+		return equal(na, nb, strict)
 	}
 	return false
 }

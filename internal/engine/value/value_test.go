@@ -184,3 +184,25 @@ func TestTypeName(t *testing.T) {
 		t.Error("an int64 is a number")
 	}
 }
+
+func TestStrictEqualKeepsIntegersAndFractionsApart(t *testing.T) {
+	cases := []struct {
+		reason string
+		a, b   any
+		want   bool
+	}{
+		{"an integer does not equal the same number written with a fraction", int64(1), 1.0, false},
+		{"nor inside an array", []any{int64(1)}, []any{1.0}, false},
+		{"nor inside an object", map[string]any{"a": int64(2)}, map[string]any{"a": 2.0}, false},
+		{"integers equal integers", []any{int64(1), "x"}, []any{int64(1), "x"}, true},
+		{"fractions equal fractions", map[string]any{"a": 1.5}, map[string]any{"a": 1.5}, true},
+	}
+	for _, c := range cases {
+		if got := StrictEqual(c.a, c.b); got != c.want {
+			t.Errorf("%s: StrictEqual(%v, %v) = %v", c.reason, c.a, c.b, got)
+		}
+		if !Equal(c.a, c.b) {
+			t.Errorf("%s: Equal(%v, %v) = false, want true", c.reason, c.a, c.b)
+		}
+	}
+}
