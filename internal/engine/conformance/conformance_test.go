@@ -81,7 +81,8 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("no cases under %s/executions (%v)", dir, err)
 	}
 	type tally struct{ pass, total int }
-	areas := map[string]*tally{}
+	areas := map[string]*tally{}        // JSONPath-mode cases
+	jsonataAreas := map[string]*tally{} // cases tagged "jsonata"
 	var passed, failed, strict, histMatch, histTotal, evMatch, evTotal int
 	var jPassed, jFailed, jStrict int
 	for _, f := range files {
@@ -128,11 +129,15 @@ func TestConformance(t *testing.T) {
 				evMatch++
 			}
 		}
+		byArea := areas
+		if isJSONata {
+			byArea = jsonataAreas
+		}
 		for _, ft := range c.Features {
-			a := areas[ft]
+			a := byArea[ft]
 			if a == nil {
 				a = &tally{}
-				areas[ft] = a
+				byArea[ft] = a
 			}
 			a.total++
 			if o.pass {
@@ -140,14 +145,19 @@ func TestConformance(t *testing.T) {
 			}
 		}
 	}
-	names := make([]string, 0, len(areas))
-	for n := range areas {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "area %s: %d/%d\n", n, areas[n].pass, areas[n].total)
+	for _, set := range []struct {
+		prefix string
+		m      map[string]*tally
+	}{{"area", areas}, {"jsonata area", jsonataAreas}} {
+		names := make([]string, 0, len(set.m))
+		for n := range set.m {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "%s %s: %d/%d\n", set.prefix, n, set.m[n].pass, set.m[n].total)
+		}
 	}
 	fmt.Fprintf(&b, "strict (cause matches too): %d of %d passing JSONPath cases, %d of %d passing JSONata cases\n", strict, passed, jStrict, jPassed)
 	fmt.Fprintf(&b, "history types match: %d/%d\n", histMatch, histTotal)
