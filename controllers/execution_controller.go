@@ -100,8 +100,8 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.reconcile(ctx, s); err != nil {
 		if errors.Is(err, errStale) {
 			// The cache is behind the API server; the watch event of the newer version
-			// brings us back.
-			return ctrl.Result{Requeue: true}, nil
+			// brings us back (the requeue is a safety net).
+			return ctrl.Result{RequeueAfter: staleRetry}, nil
 		}
 		return ctrl.Result{}, err
 	}
@@ -110,7 +110,7 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if err := r.Status().Update(ctx, exec); err != nil {
 			if apierrors.IsConflict(err) {
 				// A newer version exists; its watch event brings us back.
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: staleRetry}, nil
 			}
 			return ctrl.Result{}, err
 		}
@@ -119,6 +119,10 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	return r.cleanup(ctx, s), nil
 }
+
+// staleRetry is when a reconcile that found its cached Execution out of date looks again, in
+// case the watch event of the newer version was already consumed.
+const staleRetry = time.Second
 
 // errStale says that the cached Execution is older than the API server's: the reconcile must
 // not act on it (start a pod an older state asks for).
