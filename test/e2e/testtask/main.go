@@ -7,10 +7,17 @@
 //	testtask output    outputs {"data": "xxx..."} of input.bytes bytes (large outputs go to stdout)
 //	testtask exit      exits with input.code and no message (States.TaskFailed)
 //	testtask env       outputs the KSTATES_* environment (token, attempt, state, ...)
+//	testtask apiserver GETs /version from the API server the way in-cluster clients do
+//	                   ($KUBERNETES_SERVICE_HOST:PORT, the service account's CA and token)
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -63,11 +70,47 @@ var tasks = map[string]taskkit.Handler{
 		}
 		return out, nil
 	},
+	"apiserver": apiserver,
+}
+
+// apiserver checks that the pod reaches the API server as rest.InClusterConfig would.
+func apiserver(*taskkit.Task) (any, error) {
+	const sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
+	host, port := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
+	ca, err := os.ReadFile(sa + "ca.crt")
+	if err != nil {
+		return nil, err
+	}
+	token, err := os.ReadFile(sa + "token")
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	url := "https://" + net.JoinHostPort(host, port) + "/version"
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, &taskkit.Error{Name: "APIServerUnreachable", Cause: err.Error()}
+	}
+	defer resp.Body.Close()
+	var v struct {
+		GitVersion string `json:"gitVersion"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != http.StatusOK {
+		return nil, &taskkit.Error{Name: "APIServerUnreachable", Cause: fmt.Sprintf("GET %s: HTTP %d (%v)", url, resp.StatusCode, err)}
+	}
+	return map[string]string{"url": url, "gitVersion": v.GitVersion}, nil
 }
 
 func main() {
 	if len(os.Args) < 2 || tasks[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: testtask echo|fail|sleep|output|exit|env")
+		fmt.Fprintln(os.Stderr, "usage: testtask echo|fail|sleep|output|exit|env|apiserver")
 		os.Exit(2)
 	}
 	taskkit.Main(tasks[os.Args[1]])
