@@ -69,3 +69,15 @@ verify-generated: ## Fail when the committed generated files differ from what `m
 
 envtest: ## Build (once, cached) kube-apiserver, etcd and kubectl for envtest; prints KUBEBUILDER_ASSETS.
 	@hack/envtest.sh --export
+
+## ---- Local cluster (hack/cluster-up.sh, docs/local-cluster.md) ----
+.PHONY: cluster-up cluster-down images
+
+cluster-up: ## A real single-node cluster (first run builds the kube binaries, ~4-8 min); kubeconfig in /tmp/kstates-cluster/kubeconfig.
+	hack/cluster-up.sh
+
+cluster-down: ## Stop the local cluster (PURGE=1 also removes its state).
+	hack/cluster-down.sh $(if $(PURGE),--purge)
+
+images: ## Build the task and manager images and import them into the local cluster's containerd.
+	hack/images/build.sh all
