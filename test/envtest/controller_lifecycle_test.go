@@ -355,3 +355,17 @@ func TestConcurrentChainsThroughput(t *testing.T) {
 	d := time.Since(start)
 	t.Logf("%d executions x 20 states: %d transitions in %v, %.0f transitions/s (in-process manager, 8 workers)", n, n*20, d.Round(time.Millisecond), float64(n*20)/d.Seconds())
 }
+
+// The context object names the execution with an ARN-like URI of its namespace and name.
+func TestContextObjectNamesTheExecution(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	create(ctx, t, makeStateMachine(ns, "ctx", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true,
+		"Parameters":{"id.$":"$$.Execution.Id","name.$":"$$.Execution.Name","sm.$":"$$.StateMachine.Id","smName.$":"$$.StateMachine.Name"}}}}`).obj(),
+		makeExecution(ns, "run-1").stateMachine("ctx").obj())
+	got := waitPhase(ctx, t, ns, "run-1", kstatesv1alpha1.ExecutionSucceeded)
+	want := fmt.Sprintf(`{"id":"arn:kstates:states:%s:execution:ctx:run-1","name":"run-1","sm":"arn:kstates:states:%s:stateMachine:ctx","smName":"ctx"}`, ns, ns)
+	if !jsonEq(got.Status.Output, want) {
+		t.Errorf("output %s, want %s", got.Status.Output, want)
+	}
+}
