@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/engine/value"
@@ -135,3 +136,31 @@ func TestFinished(t *testing.T) {
 		}
 	}
 }
+
+// The revision's service account and pod defaults apply; the operator's own labels and
+// annotations win over them; default resources apply only to containers that set none.
+func TestBuildAppliesTaskDefaults(t *testing.T) {
+	tk := task(ResourcePod, `{"Image":"i"}`)
+	limits := corev1.ResourceList{corev1.ResourceCPU: resourceQuantity("1")}
+	tk.Revision.ServiceAccountName = "tasks"
+	tk.Revision.TaskDefaults = &kstatesv1alpha1.TaskPodDefaults{
+		Labels:       map[string]string{"team": "a", TaskLabel: "false"},
+		NodeSelector: map[string]string{"pool": "batch"},
+		Resources:    &corev1.ResourceRequirements{Limits: limits},
+	}
+	pod, err := Build(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.Spec.ServiceAccountName != "tasks" || pod.Labels["team"] != "a" || pod.Labels[TaskLabel] != "true" ||
+		pod.Spec.NodeSelector["pool"] != "batch" || !pod.Spec.Containers[0].Resources.Limits.Cpu().Equal(limits[corev1.ResourceCPU]) {
+		t.Errorf("pod %+v", pod)
+	}
+	tk = task(ResourcePod, `{"Image":"i","Resources":{"Limits":{"memory":"64Mi"}}}`)
+	tk.Revision.TaskDefaults = &kstatesv1alpha1.TaskPodDefaults{Resources: &corev1.ResourceRequirements{Limits: limits}}
+	if pod, err = Build(tk); err != nil || pod.Spec.Containers[0].Resources.Limits.Cpu().Value() != 0 {
+		t.Errorf("the default resources replaced the task's own: %+v %v", pod.Spec.Containers[0].Resources, err)
+	}
+}
+
+func resourceQuantity(s string) resource.Quantity { return resource.MustParse(s) }
