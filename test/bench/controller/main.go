@@ -1,0 +1,657 @@
+// Command controller measures the Execution controller against a real API server (envtest:
+// kube-apiserver and etcd on this machine) and, in the same run against the same API server,
+// the ceiling its design allows: each transition is committed as a status write before the
+// next, so the status writes per second that 8 concurrent writers get through bound it.
+//
+// It prints, for 1,000 concurrent executions of a 20-state Pass/Choice machine: state
+// transitions per second, the median time per state (one execution alone, and under that
+// load), API writes per transition (the controller's own count and the API server's
+// apiserver_request_total), and the ceiling and the ratio. Run it with
+// hack/bench-controller.sh; docs/benchmarks.md has the method and the figures.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/controllers"
+)
+
+type options struct {
+	executions     int
+	states         int
+	workers        int
+	writers        int
+	ceilingSeconds float64
+	alone          int
+	cpuProfile     string
+	apiProfile     string
+	timeout        time.Duration
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.executions, "executions", 1000, "concurrent executions")
+	flag.IntVar(&o.states, "states", 20, "states of the Pass/Choice machine")
+	flag.IntVar(&o.workers, "workers", 8, "Execution reconciles at once (the manager's --execution-workers default)")
+	flag.IntVar(&o.writers, "writers", 8, "concurrent writers of the ceiling measurement")
+	flag.Float64Var(&o.ceilingSeconds, "ceiling-seconds", 10, "how long the ceiling is measured")
+	flag.IntVar(&o.alone, "alone", 5, "executions run one at a time for the unloaded time per state")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the benchmark process's CPU profile (the controller) during the loaded run to this file")
+	flag.StringVar(&o.apiProfile, "apiserver-cpuprofile", "", "write kube-apiserver's CPU profile during the loaded run to this file")
+	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-controller:", err)
+		os.Exit(1)
+	}
+}
+
+var scheme = k8sruntime.NewScheme()
+
+func run(o options) error {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return fmt.Errorf("KUBEBUILDER_ASSETS is not set: run hack/bench-controller.sh")
+	}
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := kstatesv1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	ctrl.SetLogger(logr.Discard())
+	_, file, _, _ := runtime.Caller(0)
+	env := &envtest.Environment{
+		CRDDirectoryPaths:        []string{filepath.Join(filepath.Dir(file), "..", "..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing:    true,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting envtest: %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+	// As the manager runs in production (controller-runtime's GetConfig): no client-side rate
+	// limit, API priority and fairness decide.
+	cfg.QPS, cfg.Burst = -1, 0
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	m := &machineInfo{cores: runtime.NumCPU()}
+	fmt.Printf("bench-controller: %d cores, %s, kube-apiserver and etcd from KUBEBUILDER_ASSETS=%s\n", m.cores, runtime.Version(), os.Getenv("KUBEBUILDER_ASSETS"))
+
+	ceiling, err := measureCeiling(ctx, c, o)
+	if err != nil {
+		return fmt.Errorf("ceiling: %w", err)
+	}
+	fmt.Printf("ceiling: %d writers, small status merge-patches: %.0f per second (%d in %.1f s)\n", o.writers, ceiling.rate, ceiling.n, ceiling.d.Seconds())
+
+	res, err := measureController(ctx, cfg, c, o)
+	if err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	res.print(o, ceiling.rate)
+	return nil
+}
+
+type machineInfo struct{ cores int }
+
+// --- the ceiling ---
+
+type rate struct {
+	n    int64
+	d    time.Duration
+	rate float64
+}
+
+// measureCeiling: o.writers goroutines, each merge-patching the status of its own small
+// Execution (no controller runs in that namespace) as fast as the API server answers.
+func measureCeiling(ctx context.Context, c client.Client, o options) (rate, error) {
+	ns, err := namespace(ctx, c, "bench-ceiling-")
+	if err != nil {
+		return rate{}, err
+	}
+	objs := make([]*kstatesv1alpha1.Execution, o.writers)
+	for i := range objs {
+		e := &kstatesv1alpha1.Execution{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("w%d", i)}}
+		e.Spec.StateMachineName = "none"
+		if err := c.Create(ctx, e); err != nil {
+			return rate{}, err
+		}
+		objs[i] = e
+	}
+	var n, failed atomic.Int64
+	stop := time.Now().Add(time.Duration(o.ceilingSeconds * float64(time.Second)))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := objs[i].DeepCopy()
+			for k := 0; time.Now().Before(stop) && ctx.Err() == nil; k++ {
+				p := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"status":{"currentState":"S%d","phase":"Running"}}`, k%20)))
+				if err := c.Status().Patch(ctx, e, p); err != nil {
+					failed.Add(1)
+					continue
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		return rate{}, fmt.Errorf("%d patches failed", f)
+	}
+	return rate{n: n.Load(), d: d, rate: float64(n.Load()) / d.Seconds()}, nil
+}
+
+// --- the controller ---
+
+// machine is a Pass/Choice machine of n states: Pass states count, Choice states route on
+// the count, alternately.
+func machine(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"StartAt":"S0","States":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		next := fmt.Sprintf(`"Next":"S%d"`, i+1)
+		if i == n-1 {
+			next = `"End":true`
+		}
+		if i%2 == 0 {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","Parameters":{"i":%d,"id.$":"$.id"},%s}`, i, i, next)
+		} else if i == n-1 {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","End":true}`, i)
+		} else {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Choice","Choices":[{"Variable":"$.i","NumericEquals":%d,"Next":"S%d"}],"Default":"Bad"}`, i, i-1, i+1)
+		}
+	}
+	b.WriteString(`,"Bad":{"Type":"Fail","Error":"Bad"}}}`)
+	return b.String()
+}
+
+// counting counts the controller's writes by kind.
+type counting struct {
+	client.Client
+	mu     sync.Mutex
+	writes map[string]int
+	errs   map[string]int
+}
+
+func (c *counting) count(what string, err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes[what]++
+	if err != nil {
+		c.errs[what+": "+reasonOf(err)]++
+	}
+	return err
+}
+
+func reasonOf(err error) string {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "the object has been modified"):
+		return "conflict"
+	case strings.Contains(s, "already exists"):
+		return "already exists"
+	}
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return s
+}
+
+func kindOf(obj client.Object) string {
+	t := fmt.Sprintf("%T", obj)
+	return t[strings.LastIndex(t, ".")+1:]
+}
+
+func (c *counting) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	return c.count("create "+kindOf(obj), c.Client.Create(ctx, obj, opts...))
+}
+func (c *counting) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	return c.count("update "+kindOf(obj), c.Client.Update(ctx, obj, opts...))
+}
+func (c *counting) Patch(ctx context.Context, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+	return c.count("patch "+kindOf(obj), c.Client.Patch(ctx, obj, p, opts...))
+}
+func (c *counting) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	return c.count("delete "+kindOf(obj), c.Client.Delete(ctx, obj, opts...))
+}
+func (c *counting) Status() client.SubResourceWriter {
+	return &countingStatus{SubResourceWriter: c.Client.Status(), c: c}
+}
+
+type countingStatus struct {
+	client.SubResourceWriter
+	c *counting
+}
+
+func (s *countingStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	return s.c.count("update status "+kindOf(obj), s.SubResourceWriter.Update(ctx, obj, opts...))
+}
+func (s *countingStatus) Patch(ctx context.Context, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+	return s.c.count("patch status "+kindOf(obj), s.SubResourceWriter.Patch(ctx, obj, p, opts...))
+}
+
+func (c *counting) snapshot() (map[string]int, map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, e := map[string]int{}, map[string]int{}
+	for k, v := range c.writes {
+		w[k] = v
+	}
+	for k, v := range c.errs {
+		e[k] = v
+	}
+	return w, e
+}
+
+type controllerResult struct {
+	alonePerState          []time.Duration
+	executions             int
+	transitions            int
+	elapsed                time.Duration
+	loadedPerState         []time.Duration
+	writes, errs           map[string]int
+	apiWrites              map[string]float64
+	cpu                    map[string]time.Duration
+	revisionOwners         int
+	revisionBytes          int
+	phases                 map[kstatesv1alpha1.ExecutionPhase]int
+	firstToLastStart       time.Duration
+	statusBytes            []int
+	cpuProfile, apiProfile string
+}
+
+func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o options) (*controllerResult, error) {
+	ns, err := namespace(ctx, c, "bench-controller-")
+	if err != nil {
+		return nil, err
+	}
+	res := &controllerResult{}
+	sm := &kstatesv1alpha1.StateMachine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pass-choice"}}
+	sm.Spec.DefinitionString = machine(o.states)
+	if err := c.Create(ctx, sm); err != nil {
+		return nil, err
+	}
+	m, err := startManager(ctx, cfg, ns, o.workers)
+	if err != nil {
+		return nil, err
+	}
+	defer m.stop()
+	if err := waitValid(ctx, c, sm); err != nil {
+		return nil, err
+	}
+
+	// One execution at a time: the time per state without load.
+	for i := range o.alone {
+		e := newExecution(ns, fmt.Sprintf("alone-%d", i), i)
+		if err := c.Create(ctx, e); err != nil {
+			return nil, err
+		}
+		for {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil {
+				return nil, err
+			}
+			if e.Status.Phase.IsFinal() {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if e.Status.Phase != kstatesv1alpha1.ExecutionSucceeded {
+			return nil, fmt.Errorf("%s ended %s: %s %s", e.Name, e.Status.Phase, e.Status.Error, e.Status.Cause)
+		}
+		res.alonePerState = append(res.alonePerState, perState(e)...)
+	}
+
+	// The loaded run: the executions are created while the controller is paused (its manager
+	// is stopped), then a fresh manager starts and runs them all.
+	m.stop()
+	execs := make([]*kstatesv1alpha1.Execution, o.executions)
+	var wg sync.WaitGroup
+	var createErr atomic.Value
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < o.executions; i += 16 {
+				e := newExecution(ns, fmt.Sprintf("e-%04d", i), i)
+				if err := c.Create(ctx, e); err != nil {
+					createErr.Store(err)
+					return
+				}
+				execs[i] = e
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := createErr.Load().(error); err != nil {
+		return nil, err
+	}
+	apiBefore, err := apiserverWrites(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cpuBefore := childCPU()
+	var apiProf chan []byte
+	if o.apiProfile != "" {
+		apiProf = make(chan []byte, 1)
+		go func() { b, _ := apiserverProfile(ctx, cfg, 20); apiProf <- b }()
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		res.cpuProfile = o.cpuProfile
+	}
+	start := time.Now()
+	m, err = startManager(ctx, cfg, ns, o.workers)
+	if err != nil {
+		return nil, err
+	}
+	defer m.stop()
+	// Wait on the manager's own cache: polling the API server would load it.
+	list := &kstatesv1alpha1.ExecutionList{}
+	for {
+		time.Sleep(100 * time.Millisecond)
+		if err := m.mgr.GetCache().List(ctx, list, client.InNamespace(ns)); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			continue
+		}
+		ended := 0
+		for i := range list.Items {
+			if strings.HasPrefix(list.Items[i].Name, "e-") && list.Items[i].Status.Phase.IsFinal() {
+				ended++
+			}
+		}
+		if ended == o.executions {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%d of %d executions ended before the timeout", ended, o.executions)
+		}
+	}
+	res.elapsed = time.Since(start)
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	res.cpu = childCPU()
+	for k, v := range cpuBefore {
+		res.cpu[k] -= v
+	}
+	res.writes, res.errs = m.cc.snapshot()
+	apiAfter, err := apiserverWrites(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	res.apiWrites = map[string]float64{}
+	for k, v := range apiAfter {
+		if d := v - apiBefore[k]; d > 0 {
+			res.apiWrites[k] = d
+		}
+	}
+	if apiProf != nil {
+		b := <-apiProf
+		if len(b) > 0 {
+			if err := os.WriteFile(o.apiProfile, b, 0o644); err != nil {
+				return nil, err
+			}
+			res.apiProfile = o.apiProfile
+		}
+	}
+	m.stop()
+
+	// Read the outcome from the API server.
+	all := &kstatesv1alpha1.ExecutionList{}
+	if err := c.List(ctx, all, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	res.phases = map[kstatesv1alpha1.ExecutionPhase]int{}
+	var firstStart, lastStart time.Time
+	for i := range all.Items {
+		e := &all.Items[i]
+		if !strings.HasPrefix(e.Name, "e-") {
+			continue
+		}
+		res.executions++
+		res.phases[e.Status.Phase]++
+		for _, ev := range e.Status.History.Events {
+			if strings.HasSuffix(ev.Type, "StateEntered") {
+				res.transitions++
+			}
+			if ev.Type == "ExecutionStarted" {
+				t := ev.Timestamp.Time
+				if firstStart.IsZero() || t.Before(firstStart) {
+					firstStart = t
+				}
+				if t.After(lastStart) {
+					lastStart = t
+				}
+			}
+		}
+		if e.Status.History.ChunkCount > 0 {
+			return nil, fmt.Errorf("%s sealed history chunks: the transition count would be incomplete", e.Name)
+		}
+		res.loadedPerState = append(res.loadedPerState, perState(e)...)
+	}
+	res.firstToLastStart = lastStart.Sub(firstStart)
+	revs := &kstatesv1alpha1.StateMachineRevisionList{}
+	if err := c.List(ctx, revs, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	for _, r := range revs.Items {
+		res.revisionOwners = max(res.revisionOwners, len(r.OwnerReferences))
+	}
+	return res, nil
+}
+
+func newExecution(ns, name string, i int) *kstatesv1alpha1.Execution {
+	e := &kstatesv1alpha1.Execution{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	e.Spec.StateMachineName = "pass-choice"
+	e.Spec.Input = fmt.Sprintf(`{"id":%d}`, i)
+	return e
+}
+
+// perState is the time from each state's entry to the next state's entry (the last one to
+// the end of the execution), from the history's microsecond timestamps.
+func perState(e *kstatesv1alpha1.Execution) []time.Duration {
+	var out []time.Duration
+	var last time.Time
+	for _, ev := range e.Status.History.Events {
+		if strings.HasSuffix(ev.Type, "StateEntered") || ev.Type == "ExecutionSucceeded" {
+			if !last.IsZero() {
+				out = append(out, ev.Timestamp.Sub(last))
+			}
+			last = ev.Timestamp.Time
+		}
+	}
+	return out
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func (r *controllerResult) print(o options, ceiling float64) {
+	fmt.Printf("one execution at a time (%d runs of %d states): median time per state %v (p90 %v)\n",
+		o.alone, o.states, median(r.alonePerState).Round(10*time.Microsecond), quantile(r.alonePerState, 0.9).Round(10*time.Microsecond))
+	tps := float64(r.transitions) / r.elapsed.Seconds()
+	fmt.Printf("%d concurrent executions of a %d-state Pass/Choice machine, %d workers: %v, phases %v\n",
+		r.executions, o.states, o.workers, r.elapsed.Round(time.Millisecond), r.phases)
+	fmt.Printf("  state transitions: %d, %.0f per second\n", r.transitions, tps)
+	fmt.Printf("  time per state under that load: median %v (p90 %v); the last execution started %v after the first\n",
+		median(r.loadedPerState).Round(time.Millisecond), quantile(r.loadedPerState, 0.9).Round(time.Millisecond), r.firstToLastStart.Round(time.Millisecond))
+	total := 0
+	keys := make([]string, 0, len(r.writes))
+	for k, v := range r.writes {
+		total += v
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Printf("  controller writes: %d, %.2f per transition:", total, float64(total)/float64(r.transitions))
+	for _, k := range keys {
+		fmt.Printf(" %s %d;", k, r.writes[k])
+	}
+	fmt.Println()
+	if len(r.errs) > 0 {
+		fmt.Printf("  failed writes: %v\n", r.errs)
+	}
+	var api float64
+	keys = keys[:0]
+	for k, v := range r.apiWrites {
+		api += v
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Printf("  API server mutating requests (apiserver_request_total): %.0f, %.2f per transition:", api, api/float64(r.transitions))
+	for _, k := range keys {
+		fmt.Printf(" %s %.0f;", k, r.apiWrites[k])
+	}
+	fmt.Println()
+	fmt.Printf("  StateMachineRevision owner references at the end: %d\n", r.revisionOwners)
+	if len(r.cpu) > 0 {
+		fmt.Printf("  CPU during the run:")
+		for _, k := range []string{"kube-apiserver", "etcd", "bench (controller)"} {
+			fmt.Printf(" %s %.1f s (%.0f%% of a core);", k, r.cpu[k].Seconds(), 100*r.cpu[k].Seconds()/r.elapsed.Seconds())
+		}
+		fmt.Println()
+	}
+	if r.cpuProfile != "" {
+		fmt.Printf("  controller CPU profile: %s (go tool pprof -top %s)\n", r.cpuProfile, r.cpuProfile)
+	}
+	if r.apiProfile != "" {
+		fmt.Printf("  kube-apiserver CPU profile (20 s): %s\n", r.apiProfile)
+	}
+	ratio := tps / ceiling
+	fmt.Printf("result: %.0f transitions/s against a ceiling of %.0f status patches/s: %.0f%% of the ceiling (target >= 70%%); median per state %v alone, %v under load (target < 10 ms)\n",
+		tps, ceiling, 100*ratio, median(r.alonePerState).Round(10*time.Microsecond), median(r.loadedPerState).Round(time.Millisecond))
+}
+
+// --- helpers ---
+
+func namespace(ctx context.Context, c client.Client, prefix string) (string, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
+	if err := c.Create(ctx, ns); err != nil {
+		return "", err
+	}
+	return ns.Name, nil
+}
+
+func waitValid(ctx context.Context, c client.Client, sm *kstatesv1alpha1.StateMachine) error {
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(sm), sm); err != nil {
+			return err
+		}
+		if v := meta.FindStatusCondition(sm.Status.Conditions, kstatesv1alpha1.ConditionValid); v != nil && sm.Status.CurrentRevision != "" {
+			if v.Status != metav1.ConditionTrue {
+				return fmt.Errorf("the state machine is not valid: %s", v.Message)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// running is a started manager with both reconcilers on a counting client.
+type running struct {
+	mgr    ctrl.Manager
+	cc     *counting
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+func startManager(ctx context.Context, cfg *rest.Config, ns string, workers int) (*running, error) {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		Controller: config.Controller{
+			SkipNameValidation:   ptr.To(true),
+			GroupKindConcurrency: map[string]int{"Execution.kstates.io": workers},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	cc := &counting{Client: mgr.GetClient(), writes: map[string]int{}, errs: map[string]int{}}
+	if err := (&controllers.StateMachineReconciler{Client: cc}).SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	if err := (&controllers.ExecutionReconciler{Client: cc, APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("kstates-execution")}).SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	r := &running{mgr: mgr, cc: cc, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- mgr.Start(mctx) }()
+	return r, nil
+}
+
+// stop stops the manager and waits for it (idempotent).
+func (r *running) stop() {
+	r.once.Do(func() {
+		r.cancel()
+		<-r.done
+	})
+}
