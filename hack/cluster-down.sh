@@ -26,7 +26,10 @@ case "${1:-}" in
 esac
 [ -d "$CLUSTER_ROOT" ] || { log "no $CLUSTER_ROOT: nothing to do"; exit 0; }
 exec 8>"$CLUSTER_ROOT/.lock"
-flock -n 8 || { log "another cluster-up/down holds $CLUSTER_ROOT/.lock; waiting"; flock 8; }
+if ! flock -n 8; then
+	log "another cluster-up/down holds $CLUSTER_ROOT/.lock; waiting up to 2 minutes"
+	flock -w 120 8 || log "still held (by $(fuser "$CLUSTER_ROOT/.lock" 2>/dev/null)): going on without it"
+fi
 
 pid_of() { awk -v n="$1" '$1 == n {p = $2} END {print p}' "$PIDFILE" 2>/dev/null; }
 bin_of() { awk -v n="$1" '$1 == n {b = $3} END {print b}' "$PIDFILE" 2>/dev/null; }

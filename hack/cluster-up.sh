@@ -3,7 +3,8 @@
 # own scripts: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubelet built
 # from Go modules (cached by hack/lib.sh, shared with hack/envtest.sh), containerd, runc, the CNI
 # plugins and busybox-static from Debian. Pods really run containers; images are assembled
-# locally (hack/images/build.sh) and imported into containerd, never pulled.
+# locally (hack/images/build.sh, `make images`) and imported into containerd, never pulled: this
+# script imports the tarballs it finds, building the missing ones.
 #
 # Everything lives under one folder, ${KSTATES_CLUSTER_ROOT:-/tmp/kstates-cluster}:
 #   kubeconfig        the admin kubeconfig (printed at the end; cluster-admin via system:masters)
@@ -20,9 +21,8 @@
 # 10.96.0.1:443 there too, so in-cluster clients work unchanged.
 #
 # Knobs: KSTATES_CLUSTER_ROOT, KSTATES_API_PORT (6443), KSTATES_ETCD_PORT (23791; peer port +10),
-# KSTATES_POD_CIDR (10.244.0.0/24), KSTATES_NODE_NAME (hostname), KSTATES_IMPORT_IMAGES (1: also
-# build and import the project's images; 0: only pause), and those of hack/lib.sh (K8S_VERSION,
-# ETCD_VERSION, KSTATES_CACHE, BUILD_NICE).
+# KSTATES_POD_CIDR (10.244.0.0/24), KSTATES_NODE_NAME (hostname), and those of hack/lib.sh
+# (K8S_VERSION, ETCD_VERSION, KSTATES_CACHE, BUILD_NICE).
 set -euo pipefail
 
 HACK=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -162,7 +162,8 @@ start() { # name binary args...
 		log "$name already running (pid $(pid_of "$name"))"
 		return 0
 	fi
-	setsid "$bin" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	# The daemons must not inherit the lock descriptors (8: this script's, 9: the build cache's).
+	setsid "$bin" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 8>&- 9>&- &
 	{ grep -v "^$name " "$PIDFILE" 2>/dev/null || true; echo "$name $! $bin"; } >"$PIDFILE.new"
 	mv "$PIDFILE.new" "$PIDFILE"
 	log "started $name (pid $!, log $LOGS/$name.log)"
@@ -256,18 +257,20 @@ start_containerd() {
 	wait_for containerd 30 ctr -a "$CTRD_SOCK" version
 }
 
+# import_images imports the image tarballs into containerd, first building those missing
+# (`make images` rebuilds them all from the current sources and imports them).
 import_images() {
 	local t; t=$(date +%s.%N)
-	if [ "${KSTATES_IMPORT_IMAGES:-1}" = 1 ]; then
-		"$HACK/images/build.sh" --no-import all
-	elif [ ! -s "$CLUSTER_ROOT/images/pause.tar" ]; then
-		"$HACK/images/build.sh" --no-import pause
-	fi
+	local img=$CLUSTER_ROOT/images missing=()
+	[ -s "$img/pause.tar" ] || missing+=(pause)
+	[ -s "$img/order-tasks.tar" ] && [ -s "$img/testtask.tar" ] || missing+=(tasks)
+	[ -s "$img/manager.tar" ] || [ ! -d "$HACK/../cmd/manager" ] || missing+=(manager)
+	[ ${#missing[@]} -eq 0 ] || "$HACK/images/build.sh" --no-import "${missing[@]}"
 	local tar
-	for tar in "$CLUSTER_ROOT"/images/*.tar; do
+	for tar in "$img"/*.tar; do
 		ctr -a "$CTRD_SOCK" -n k8s.io images import "$tar" >/dev/null
 	done
-	log "images built and imported in $(elapsed "$t"): $(cd "$CLUSTER_ROOT/images" && echo *.tar)"
+	log "images imported in $(elapsed "$t"): $(cd "$img" && echo *.tar)"
 }
 
 # service_dnat maps the kubernetes Service (10.96.0.1:443) to the API server: there is no

@@ -3,8 +3,8 @@
 #
 #   hack/e2e.sh [--down] [go test flags...]
 #
-# Brings the cluster up (hack/cluster-up.sh: nothing is restarted if it runs already; it builds
-# and imports the images with hack/images/build.sh every time), runs `go test ./test/e2e/...` against it with
+# Brings the cluster up (hack/cluster-up.sh: nothing is restarted if it runs already), builds
+# and imports the images from the current sources (hack/images/build.sh), runs `go test ./test/e2e/...` against it with
 # KSTATES_E2E_KUBECONFIG set, and leaves the cluster up for the next run unless --down is given
 # (then it is stopped, pass or fail). Extra arguments go to `go test` (e.g. -run Flaky -v).
 set -euo pipefail
@@ -18,6 +18,6 @@ for a in "$@"; do
 done
 [ $down = 1 ] && trap '"$HACK/cluster-down.sh"' EXIT
 
-# cluster-up also (re)builds the images and imports them, whether or not the cluster ran.
 "$HACK/cluster-up.sh" >/dev/null
+"$HACK/images/build.sh" all # the current sources, imported
 KSTATES_E2E_KUBECONFIG=$CLUSTER_ROOT/kubeconfig ${GO:-go} test -count=1 "${args[@]}" ./test/e2e/...
