@@ -26,6 +26,9 @@ const (
 	EventReasonFailed    = "Failed"
 	EventReasonTimedOut  = "TimedOut"
 	EventReasonAborted   = "Aborted"
+	// EventReasonWaiting: the execution cannot start yet (its StateMachine is missing or
+	// invalid, its pinned revision is missing); the message says why.
+	EventReasonWaiting = "Waiting"
 )
 
 // minRequeue is the shortest timer requeue (a deadline that is due now).
@@ -99,6 +102,11 @@ func (r *ExecutionReconciler) afterWrite(ctx context.Context, s *scope) {
 	if s.rev != nil {
 		typ = string(s.rev.Spec.Type)
 	}
+	if c := condition(s.status.Conditions, kstatesv1alpha1.ConditionStateMachineResolved); c != nil && c.Status == metav1.ConditionFalse {
+		if s.oldResolvedReason != c.Reason {
+			r.event(s, corev1.EventTypeWarning, EventReasonWaiting, "%s", c.Message)
+		}
+	}
 	if s.started {
 		metrics.ExecutionsStarted.WithLabelValues(typ).Inc()
 		r.event(s, corev1.EventTypeNormal, EventReasonStarted, "Started revision %s", s.status.Revision)
@@ -141,6 +149,15 @@ func (r *ExecutionReconciler) afterWrite(ctx context.Context, s *scope) {
 			log.FromContext(ctx).V(1).Info("deleting a superseded payload", "payload", name, "error", err.Error())
 		}
 	}
+}
+
+func condition(conds []metav1.Condition, typ string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == typ {
+			return &conds[i]
+		}
+	}
+	return nil
 }
 
 func (r *ExecutionReconciler) event(s *scope, typ, reason, note string, args ...any) {

@@ -26,6 +26,9 @@ type scope struct {
 	// written: this reconcile's status write succeeded, so s.ex is the committed state.
 	written bool
 
+	// oldResolvedReason is the StateMachineResolved reason before this reconcile.
+	oldResolvedReason string
+
 	// After the write.
 	started     bool
 	finished    bool
@@ -43,7 +46,11 @@ type taskOutcome struct {
 }
 
 func newScope(exec *kstatesv1alpha1.Execution, now time.Time) *scope {
-	return &scope{exec: exec, status: exec.Status.DeepCopy(), now: now}
+	s := &scope{exec: exec, status: exec.Status.DeepCopy(), now: now}
+	if c := condition(exec.Status.Conditions, kstatesv1alpha1.ConditionStateMachineResolved); c != nil {
+		s.oldResolvedReason = c.Reason
+	}
+	return s
 }
 
 // isStarted reports whether the execution has an engine state (it has started and not ended).

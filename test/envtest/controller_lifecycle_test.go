@@ -1,6 +1,7 @@
 package envtest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -102,6 +103,7 @@ func TestExecutionWaitsForItsStateMachine(t *testing.T) {
 		return e.Status.Phase == kstatesv1alpha1.ExecutionPending && c != nil && c.Status == metav1.ConditionFalse &&
 			c.Reason == kstatesv1alpha1.ReasonStateMachineNotFound && strings.Contains(c.Message, `"later"`)
 	})
+	waitEvent(ctx, t, ns, "early", "Waiting", `StateMachine "later" (spec.stateMachineName) does not exist`)
 	sm := makeStateMachine(ns, "later", `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Missing"}}}`).obj()
 	create(ctx, t, sm)
 	waitFor(ctx, t, e, "StateMachineInvalid", func(e *kstatesv1alpha1.Execution) bool {
@@ -296,6 +298,31 @@ func TestExecutionLifecycleEventsAndMetrics(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("events %v, want Started and Failed", reasons)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitEvent waits for an Event about the execution with the reason and a note containing text.
+func waitEvent(ctx context.Context, t *testing.T, ns, name, reason, text string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		evs := &eventsv1.EventList{}
+		if err := k8sClient.List(ctx, evs, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, ev := range evs.Items {
+			if ev.Regarding.Name == name && ev.Regarding.Kind == "Execution" {
+				if ev.Reason == reason && strings.Contains(ev.Note, text) {
+					return
+				}
+				seen = append(seen, ev.Reason+": "+ev.Note)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event containing %q; events: %v", reason, text, seen)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
