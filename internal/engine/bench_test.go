@@ -100,3 +100,25 @@ func BenchmarkJSONataInlineMap(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJSONataFunctions is BenchmarkJSONataCounterLoop with AWS's
+// functions ($hash, $partition, $parse) in the Pass state's expressions.
+func BenchmarkJSONataFunctions(b *testing.B) {
+	p := compileString(b, `{"QueryLanguage":"JSONata","StartAt":"C","States":{
+		"C":{"Type":"Choice","Choices":[{"Condition":"{% $states.input.i < $states.input.n %}","Next":"Inc"}],"Default":"Done"},
+		"Inc":{"Type":"Pass","Assign":{"h":"{% $hash($string($states.input.i), 'MD5') %}","p":"{% $partition([1, 2, 3], 2) %}"},"Output":{"i":"{% $parse($string($states.input.i + 1)) %}","n":"{% $states.input.n %}"},"Next":"C"},
+		"Done":{"Type":"Succeed"}}}`)
+	input := map[string]any{"i": int64(0), "n": int64(2000)}
+	clock := NewVirtualClock(t0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	transitions := 0
+	for i := 0; i < b.N; i++ {
+		res := p.Run(context.Background(), input, RunOptions{Clock: clock})
+		if res.Status != StatusSucceeded {
+			b.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
+		}
+		transitions += 4002
+	}
+	b.ReportMetric(float64(transitions)/b.Elapsed().Seconds(), "transitions/s")
+}

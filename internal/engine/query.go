@@ -184,7 +184,7 @@ type jshared struct {
 // jscope makes the scope of t's state over its input.
 func (ex *Execution) jscope(t *Thread, input any) *jscope {
 	if ex.jfuncs == nil {
-		ex.jfuncs = awsjsonata.FunctionMap(awsjsonata.Env{UUID: ex.uuid, Int63n: ex.int63n})
+		ex.jfuncs = jsonata.WithFunctions(awsjsonata.NewFunctions(awsjsonata.Env{UUID: ex.uuid, Int63n: ex.int63n}))
 	}
 	return &jscope{ex: ex, t: t, sh: &jshared{input: input}}
 }
@@ -246,15 +246,10 @@ func (s *jscope) bindings() map[string]any {
 		}
 	}
 	s.bind["states"] = states
-	s.opts = append(make([]jsonata.Option, 0, 4), jsonataLimits, jsonataDepth, jsonata.WithNow(ex.now))
-	if t.cs != nil {
-		// AWS's functions, those the state's expressions name.
-		for _, name := range t.cs.jvarRefs {
-			if o, ok := ex.jfuncs[name]; ok {
-				s.opts = append(s.opts, o)
-			}
-		}
-	}
+	// The bindings are converted once and shared by the state's
+	// evaluations; AWS's functions are a set built once per execution, so
+	// registering them costs an evaluation nothing.
+	s.opts = []jsonata.Option{jsonataLimits, jsonataDepth, jsonata.WithNow(ex.now), ex.jfuncs, jsonata.WithBindings(jsonata.NewBindings(s.bind))}
 	return s.bind
 }
 
@@ -292,7 +287,8 @@ func (s *jscope) eval(n *jnode, field string) (any, *failure) {
 }
 
 func (s *jscope) evalExpr(n *jnode, field string) (any, *failure) {
-	r, err := n.expr.Evaluate(jsonata.Undefined, s.bindings(), s.opts...)
+	s.bindings()
+	r, err := n.expr.Evaluate(jsonata.Undefined, nil, s.opts...)
 	if err != nil {
 		msg := err.Error()
 		var je *jsonata.Error

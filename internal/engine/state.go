@@ -201,7 +201,7 @@ type Execution struct {
 	now            time.Time
 	env            *Env
 	ienv           *intrinsics.Env
-	jfuncs         map[string]jsonata.Option
+	jfuncs         jsonata.Option // AWS's functions (a precompiled set)
 	prog           *Program
 }
 

@@ -29,13 +29,73 @@ type Env struct {
 	Int63n func(n int64) int64
 }
 
-// Functions returns the evaluation options that register AWS's functions
-// (and disable $eval, which Step Functions does not offer) for env.
+// NewFunctions returns AWS's functions for env as a precompiled set (and
+// $eval disabled, which Step Functions does not offer): build it once and
+// register it with jsonata.WithFunctions on every evaluation, which then
+// costs nothing.
 //
-// The functions check their own arguments (through the intrinsic
-// functions' rules) instead of declaring JSONata signatures: the jsonata
-// package parses a signature each time an option is applied, that is on
-// every evaluation.
+// The functions declare JSONata signatures, so the context value is the
+// implicit first argument where JSONata allows it (`'x'.$hash('MD5')`,
+// `$states.input.json.$parse()`), and arguments of the wrong JSONata type
+// fail with T0410 before the call; the remaining checks (a chunk size of
+// at least 1, a known hash algorithm, ...) are the intrinsic functions'.
+func NewFunctions(env Env) *jsonata.Functions {
+	return jsonata.MustNewFunctions(Defs(env)...)
+}
+
+// Signatures holds the JSONata signature of each function of Names ("" for
+// none).
+var Signatures = map[string]string{
+	"partition": "<j-n:a>",
+	"range":     "<nnn:a>",
+	"hash":      "<s-s:s>",
+	"random":    "<n?:n>",
+	"uuid":      "<:s>",
+	"parse":     "<s-:j>",
+	"eval":      "",
+}
+
+// Defs returns the definitions of AWS's functions for env, in the order of
+// Names.
+func Defs(env Env) []jsonata.FunctionDef {
+	ienv := &intrinsics.Env{UUID: env.UUID, Int63n: env.Int63n}
+	fns := []jsonata.Function{
+		func(args ...any) (any, error) {
+			return invoke("$partition", "States.ArrayPartition", ienv, args...)
+		},
+		func(args ...any) (any, error) {
+			return invoke("$range", "States.ArrayRange", ienv, args...)
+		},
+		func(args ...any) (any, error) {
+			return invoke("$hash", "States.Hash", ienv, args...)
+		},
+		func(args ...any) (any, error) {
+			return random(env, args...)
+		},
+		func(args ...any) (any, error) {
+			if len(args) > 0 {
+				return nil, errors.New("$uuid: takes no arguments")
+			}
+			if env.UUID == nil {
+				return nil, errors.New("$uuid: no UUID source")
+			}
+			return env.UUID(), nil
+		},
+		parse,
+		func(...any) (any, error) {
+			return nil, &jsonata.Error{Code: "T1006", Position: -1, Message: "Attempted to invoke a non-function"}
+		},
+	}
+	defs := make([]jsonata.FunctionDef, len(Names))
+	for i, name := range Names {
+		defs[i] = jsonata.FunctionDef{Name: name, Fn: fns[i], Signature: Signatures[name]}
+	}
+	return defs
+}
+
+// Functions returns the evaluation options that register AWS's functions
+// (and disable $eval) for env, one option per function. NewFunctions is
+// cheaper: each option builds its function on every evaluation.
 func Functions(env Env) []jsonata.Option {
 	m := FunctionMap(env)
 	out := make([]jsonata.Option, 0, len(m))
@@ -48,41 +108,11 @@ func Functions(env Env) []jsonata.Option {
 // Names lists the functions Functions registers (without the "$").
 var Names = []string{"partition", "range", "hash", "random", "uuid", "parse", "eval"}
 
-// FunctionMap returns the options of Functions by function name, so that a
-// caller can register only the functions an expression names (each
-// registered function costs every evaluation some set-up).
+// FunctionMap returns the options of Functions by function name.
 func FunctionMap(env Env) map[string]jsonata.Option {
-	ienv := &intrinsics.Env{UUID: env.UUID, Int63n: env.Int63n}
-	opts := []jsonata.Option{
-		jsonata.WithFunction("partition", func(args ...any) (any, error) {
-			return invoke("$partition", "States.ArrayPartition", ienv, args...)
-		}),
-		jsonata.WithFunction("range", func(args ...any) (any, error) {
-			return invoke("$range", "States.ArrayRange", ienv, args...)
-		}),
-		jsonata.WithFunction("hash", func(args ...any) (any, error) {
-			return invoke("$hash", "States.Hash", ienv, args...)
-		}),
-		jsonata.WithFunction("random", func(args ...any) (any, error) {
-			return random(env, args...)
-		}),
-		jsonata.WithFunction("uuid", func(args ...any) (any, error) {
-			if len(args) > 0 {
-				return nil, errors.New("$uuid: takes no arguments")
-			}
-			if env.UUID == nil {
-				return nil, errors.New("$uuid: no UUID source")
-			}
-			return env.UUID(), nil
-		}),
-		jsonata.WithFunction("parse", parse),
-		jsonata.WithFunction("eval", func(...any) (any, error) {
-			return nil, &jsonata.Error{Code: "T1006", Position: -1, Message: "Attempted to invoke a non-function"}
-		}),
-	}
-	m := make(map[string]jsonata.Option, len(opts))
-	for i, name := range Names {
-		m[name] = opts[i]
+	m := make(map[string]jsonata.Option, len(Names))
+	for _, d := range Defs(env) {
+		m[d.Name] = jsonata.WithFunction(d.Name, d.Fn, d.Signature)
 	}
 	return m
 }

@@ -17,17 +17,61 @@ func env() Env {
 	}
 }
 
+// eval evaluates expr with the precompiled set of NewFunctions and checks
+// that the per-function options of Functions give the same result.
 func eval(t *testing.T, expr string, e Env) (any, error) {
+	t.Helper()
+	return evalOn(t, expr, jsonata.Undefined, e)
+}
+
+func evalOn(t *testing.T, expr string, input any, e Env) (any, error) {
 	t.Helper()
 	x, err := jsonata.Compile(expr)
 	if err != nil {
 		t.Fatalf("compile %q: %v", expr, err)
 	}
-	r, err := x.Evaluate(jsonata.Undefined, nil, Functions(e)...)
+	r, err := x.Evaluate(input, nil, jsonata.WithFunctions(NewFunctions(e)))
+	r2, err2 := x.Evaluate(input, nil, Functions(e)...)
+	if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
+		t.Fatalf("%s: NewFunctions gives error %v, Functions gives %v", expr, err, err2)
+	}
 	if err != nil {
 		return nil, err
 	}
+	if expr != "$random()" && !strings.Contains(expr, "$uuid") && !reflect.DeepEqual(Value(r), Value(r2)) {
+		t.Fatalf("%s: NewFunctions gives %v, Functions gives %v", expr, Value(r), Value(r2))
+	}
 	return Value(r), nil
+}
+
+// TestContextArgument: a signature parameter marked "-" takes the context
+// value when the argument is left out, as in AWS (`'x'.$hash('MD5')`).
+func TestContextArgument(t *testing.T) {
+	cases := []struct {
+		reason, expr string
+		input, want  any
+	}{
+		{"$hash hashes the context string", `('input').$hash('MD5')`, nil, "a43c1b0aa53a0c908810c06ab1ff3967"},
+		// a quoted first path step names a field, as in jsonata-js
+		{"$hash hashes the field a quoted step names", `'s'.$hash('MD5')`, map[string]any{"s": "input"}, "a43c1b0aa53a0c908810c06ab1ff3967"},
+		{"$hash hashes a field through a path", `s.$hash('MD5')`, map[string]any{"s": "input"}, "a43c1b0aa53a0c908810c06ab1ff3967"},
+		{"$parse parses the context string", `j.$parse()`, map[string]any{"j": `{"a":1}`}, map[string]any{"a": int64(1)}},
+	}
+	for _, c := range cases {
+		t.Run(c.reason, func(t *testing.T) {
+			in := c.input
+			if in == nil {
+				in = jsonata.Undefined
+			}
+			got, err := evalOn(t, c.expr, in, env())
+			if err != nil {
+				t.Fatalf("%s: %v", c.expr, err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("%s = %#v, want %#v", c.expr, got, c.want)
+			}
+		})
+	}
 }
 
 func TestFunctions(t *testing.T) {
@@ -72,8 +116,10 @@ func TestFunctionErrors(t *testing.T) {
 		{"$range refuses more than 1,000 elements", `$range(0, 5000, 1)`, "D3137", "more than 1000 elements"},
 		{"$hash refuses an unknown algorithm", `$hash('a', 'SHA-3')`, "D3137", "$hash"},
 		{"$parse refuses text that is not JSON", `$parse('{')`, "D3137", "$parse: the argument is not valid JSON"},
-		{"$parse needs a string", `$parse(1)`, "D3137", "$parse: the argument must be a string"},
-		{"$random takes at most a seed", `$random(1, 2)`, "D3137", "at most one argument"},
+		{"$parse needs a string (its signature)", `$parse(1)`, "T0410", "Argument 1 of function"},
+		{"$random takes at most a seed (its signature)", `$random(1, 2)`, "T0410", "Argument 2 of function"},
+		{"$hash needs a string (its signature)", `$hash(1, 'MD5')`, "T0410", "Argument 1 of function"},
+		{"$range needs numbers (its signature)", `$range('1', 2, 1)`, "T0410", "Argument 1 of function"},
 		{"$eval is not offered", `$eval('1')`, "T1006", "Attempted to invoke a non-function"},
 	}
 	for _, c := range cases {

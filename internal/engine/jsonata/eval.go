@@ -8,6 +8,10 @@ import (
 type env struct {
 	vars   map[string]any
 	parent *env
+	// root is the input bound as "$" (read by $$) in an evaluation's top
+	// frame, kept out of vars so that the frame needs no map.
+	root    any
+	hasRoot bool
 }
 
 func newEnv(parent *env) *env { return &env{parent: parent} }
@@ -21,6 +25,9 @@ func (e *env) bind(name string, v any) {
 
 func (e *env) lookup(name string) any {
 	for f := e; f != nil; f = f.parent {
+		if f.hasRoot && name == "$" {
+			return f.root
+		}
 		if v, ok := f.vars[name]; ok {
 			return v
 		}

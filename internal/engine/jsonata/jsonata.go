@@ -30,6 +30,8 @@ type config struct {
 	maxDepth int
 	timeout  time.Duration
 	funcs    map[string]*Builtin
+	fset     *Functions
+	bindings *Bindings
 	now      time.Time
 }
 
@@ -54,6 +56,9 @@ func WithNow(t time.Time) Option { return func(c *config) { c.now = t } }
 
 // WithFunction adds (or overrides) a function `$name`. An optional JSONata
 // signature (for example "<s-n?:s>") validates the arguments before the call.
+// The option builds the function each time an evaluation applies it (parsed
+// signatures are cached); a Functions set from NewFunctions, registered
+// with WithFunctions, costs an evaluation nothing.
 func WithFunction(name string, fn Function, signature ...string) Option {
 	return func(c *config) {
 		if c.funcs == nil {
@@ -61,7 +66,7 @@ func WithFunction(name string, fn Function, signature ...string) Option {
 		}
 		b := &Builtin{name: name, arity: -1, ext: fn}
 		if len(signature) > 0 && signature[0] != "" {
-			s, err := parseSignature(signature[0])
+			s, err := cachedSignature(signature[0])
 			if err != nil {
 				// an invalid signature makes every call fail with the signature error
 				b.ext = func(...any) (any, error) {
@@ -107,15 +112,26 @@ func init() {
 	rootEnv = r
 }
 
+// evalState is what one evaluation allocates up front.
+type evalState struct {
+	ev    evaluator
+	cfg   config
+	bound env // the WithBindings frame
+	top   env // the bindings argument and $
+}
+
 // Evaluate evaluates the expression against input with optional variable
 // bindings (names without the leading $). It returns Undefined when the
 // expression yields no value. Errors are *Error values.
 func (e *Expr) Evaluate(input any, bindings map[string]any, opts ...Option) (result any, err error) {
-	cfg := config{}
+	// one allocation for the evaluation's state and its top frames
+	st := &evalState{}
+	cfg := &st.cfg
 	for _, o := range opts {
-		o(&cfg)
+		o(cfg)
 	}
-	ev := &evaluator{maxDepth: cfg.maxDepth}
+	ev := &st.ev
+	ev.maxDepth = cfg.maxDepth
 	if ev.maxDepth <= 0 {
 		ev.maxDepth = DefaultMaxDepth
 	}
@@ -128,18 +144,27 @@ func (e *Expr) Evaluate(input any, bindings map[string]any, opts ...Option) (res
 		ev.timestamp = time.Now()
 	}
 	base := rootEnv
+	if cfg.fset != nil {
+		base = cfg.fset.env
+	}
 	if len(cfg.funcs) > 0 {
-		base = newEnv(rootEnv)
+		base = newEnv(base)
 		for k, f := range cfg.funcs {
 			base.bind(k, f)
 		}
 	}
-	top := newEnv(base)
+	if cfg.bindings != nil && len(cfg.bindings.vars) > 0 {
+		// shared read-only: evaluation binds only in top and deeper frames
+		st.bound = env{vars: cfg.bindings.vars, parent: base}
+		base = &st.bound
+	}
+	top := &st.top
+	top.parent = base
 	for k, v := range bindings {
 		top.bind(k, toInternal(v))
 	}
 	in := toInternal(input)
-	top.bind("$", in)
+	top.root, top.hasRoot = in, true
 	if a, ok := in.(*Array); ok && !a.seq {
 		in = &Array{items: []any{a}, seq: true, outerWrapper: true}
 	}

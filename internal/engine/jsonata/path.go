@@ -26,6 +26,9 @@ func (ev *evaluator) evalPath(n *node, input any, e *env) (any, error) {
 			}
 		}
 	}
+	if r, ok, err := ev.evalVarPath(n, e); ok || err != nil {
+		return r, err
+	}
 	var inputSeq *Array
 	if a, ok := input.(*Array); ok && n.steps[0].typ != "variable" {
 		inputSeq = a
@@ -100,6 +103,59 @@ func (ev *evaluator) evalPath(n *node, input any, e *env) (any, error) {
 		return ev.evalGroup(n.group.pairs, n.group.pos, src, e)
 	}
 	return result, nil
+}
+
+// plainStep reports whether step is a bare field name (or, first, a
+// variable) with nothing attached: no predicate, stage, group, focus,
+// index or parent slot.
+func plainStep(st *node) bool {
+	return st.stages == nil && st.predicate == nil && st.group == nil && !st.tuple && !st.keepArray &&
+		!st.consarray && st.focus == "" && st.index == "" && st.ancestor == nil && st.slot == nil
+}
+
+// evalVarPath is a fast path for the commonest path, `$var.a.b` (as in
+// `$states.input.field`): a named variable followed by plain field names
+// walked through objects. It gives what the general path evaluation gives
+// after its singleton sequence is unwrapped, without building sequences;
+// ok is false (and nothing was evaluated that matters) when the path or
+// the values along it need the general evaluation (arrays, sequences).
+func (ev *evaluator) evalVarPath(n *node, e *env) (result any, ok bool, err error) {
+	if len(n.steps) < 2 || n.group != nil || n.keepSingleton || n.tuple || n.hasSeeking {
+		return nil, false, nil
+	}
+	first := n.steps[0]
+	if first.typ != "variable" || first.str() == "" || !plainStep(first) {
+		return nil, false, nil
+	}
+	for _, st := range n.steps[1:] {
+		if st.typ != "name" || !plainStep(st) {
+			return nil, false, nil
+		}
+	}
+	if ev.maxDepth > 0 && ev.depth+1 > ev.maxDepth {
+		return nil, false, ev.enter()
+	}
+	if err := ev.checkTime(); err != nil {
+		return nil, false, err
+	}
+	cur := e.lookup(first.str())
+	for i, st := range n.steps[1:] {
+		switch c := cur.(type) {
+		case nil:
+			return nil, true, nil
+		case *Object:
+			cur = c.get(st.str())
+		case *Array:
+			return nil, false, nil
+		default:
+			// a field of a non-object is undefined
+			return nil, true, nil
+		}
+		if a, isArr := cur.(*Array); isArr && (a.seq || i < len(n.steps)-2) {
+			return nil, false, nil
+		}
+	}
+	return cur, true, nil
 }
 
 func toArray(v any) *Array {
