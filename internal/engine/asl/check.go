@@ -338,7 +338,8 @@ func (p *parser) compileJSONata(n *node, loc string) {
 	}
 	t := strings.TrimSpace(n.str)
 	src := strings.TrimSpace(t[2 : len(t)-2])
-	if _, err := jsonata.Compile(src); err != nil {
+	expr, err := jsonata.Compile(src)
+	if err != nil {
 		msg := err.Error()
 		var je *jsonata.Error
 		if errors.As(err, &je) {
@@ -347,6 +348,12 @@ func (p *parser) compileJSONata(n *node, loc string) {
 		p.errorAt(n, loc, CodeInvalidJSONataExpression, msg)
 		return
 	}
+	// Step Functions evaluates expressions without a context value: AWS
+	// refuses a bare field name or $ read at the top level, one diagnostic
+	// per distinct name.
+	for _, r := range expr.TopLevelReferences() {
+		p.errorAt(n, loc, CodeUnsupportedJSONataExpression, TopLevelReferenceMessage(r.Name))
+	}
 	code := jsonataCode(src)
 	if strings.Contains(code, "$$") {
 		p.errorAt(n, loc, CodeUnsupportedJSONataExpression, "The JSONata variable '$$' is not supported: Step Functions evaluates expressions without an input document; read the state input as $states.input")
@@ -354,6 +361,13 @@ func (p *parser) compileJSONata(n *node, loc string) {
 	if !p.inCatch && strings.Contains(code, "$states.errorOutput") {
 		p.errorAt(n, loc, CodeUnsupportedJSONataExpression, "$states.errorOutput is only available in a catcher's Output and Assign")
 	}
+}
+
+// TopLevelReferenceMessage is AWS's message (code
+// UNSUPPORTED_JSONATA_EXPRESSION) for an expression that reads the field
+// name (or "$") from the context value at its top level.
+func TopLevelReferenceMessage(name string) string {
+	return fmt.Sprintf("Reference to '%s' at the top level is not supported.", name)
 }
 
 // jsonataCode is src with the contents of string literals, backquoted names
