@@ -186,6 +186,13 @@ func TestExecutionRunsTasksAsPods(t *testing.T) {
 
 func TestExecutionTimeoutAndAbort(t *testing.T) {
 	runScenarios(t, []scenario{
+		{reason: "a task that sends no heartbeat within HeartbeatSeconds fails with States.HeartbeatTimeout, caught by Catch",
+			definition: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x"},"HeartbeatSeconds":1,
+				"Catch":[{"ErrorEquals":["States.HeartbeatTimeout"],"Next":"Late"}],"End":true},"Late":{"Type":"Pass","Result":"late","End":true}}}`,
+			wantPhase: kstatesv1alpha1.ExecutionSucceeded, wantOutput: `"late"`,
+			world: func(ctx context.Context, t *testing.T, ns string, e *kstatesv1alpha1.Execution) {
+				waitDeleted(ctx, t, taskPod(ctx, t, ns, e, "T", 0))
+			}},
 		{reason: "the execution's TimeoutSeconds ends it TimedOut",
 			definition: `{"TimeoutSeconds":1,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":30,"End":true}}}`,
 			wantPhase:  kstatesv1alpha1.ExecutionTimedOut, wantError: "States.Timeout",
