@@ -2,6 +2,7 @@ package jsonata
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -16,6 +17,9 @@ type Error struct {
 	Value2   any
 	Index    int
 	Message  string
+	// litToken: Token renders a number, boolean or null token, which
+	// jsonata-js shows unquoted
+	litToken bool
 }
 
 func (e *Error) Error() string {
@@ -128,16 +132,68 @@ var errorMessages = map[string]string{
 	"U1002": "Expression evaluation timeout",
 }
 
+// describe fills the code's message template as jsonata-js does: a
+// {{{field}}} is the raw value, a {{field}} its JSON.stringify rendering
+// (so strings are quoted: `Expected "]", got ","`, and a missing value is
+// undefined).
 func (e *Error) describe() string {
 	tmpl, ok := errorMessages[e.Code]
 	if !ok {
 		return "error"
 	}
+	token := jsonQuote(e.Token)
+	if e.litToken {
+		token = e.Token
+	}
 	r := strings.NewReplacer(
-		"{{{token}}}", e.Token, "{{token}}", e.Token,
-		"{{value}}", showValue(e.Value), "{{value2}}", showValue(e.Value2),
-		"{{index}}", fmt.Sprint(e.Index), "{{{message}}}", showValue(e.Value))
+		"{{{token}}}", e.Token, "{{{functionName}}}", e.Token, "{{{message}}}", showValue(e.Value),
+		"{{token}}", token,
+		"{{value}}", jsonValue(e.Value), "{{value2}}", jsonValue(e.Value2),
+		"{{type}}", jsonValue(e.Value2), "{{exp}}", jsonValue(e.Value2),
+		"{{index}}", fmt.Sprint(e.Index))
 	return r.Replace(tmpl)
+}
+
+// litToken reports whether a token value is rendered unquoted in messages.
+func litToken(v any) bool {
+	switch v.(type) {
+	case float64, bool, nullType:
+		return true
+	}
+	return false
+}
+
+func jsonQuote(s string) string {
+	var sb strings.Builder
+	writeJSONString(&sb, s)
+	return sb.String()
+}
+
+// jsonValue renders v as JavaScript's JSON.stringify does in jsonata-js's
+// messages: undefined (and functions) as undefined, NaN and infinities as
+// null. v is in the evaluator's model (nil is undefined), as an error's
+// values are while its message is made; public-model values are accepted.
+func jsonValue(v any) string {
+	switch t := v.(type) {
+	case nil, undefinedType:
+		return "undefined"
+	case string:
+		return jsonQuote(t)
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return "null"
+		}
+	case []any, map[string]any, int, int64, float32, int32, uint, uint64:
+		v = toInternal(v)
+	}
+	if isFunction(v) {
+		return "undefined"
+	}
+	var sb strings.Builder
+	if err := writeJSON(&sb, v, false, ""); err != nil {
+		return fmt.Sprint(v)
+	}
+	return sb.String()
 }
 
 func newErr(code string, pos int, token string) *Error {

@@ -150,7 +150,7 @@ func (p *parser) advance(id string, infix bool) *node {
 		if p.node.id == "(end)" {
 			code = "S0203"
 		}
-		p.fail(&Error{Code: code, Position: p.node.pos, Token: tokStr(p.node.value), Value: id})
+		p.fail(&Error{Code: code, Position: p.node.pos, Token: tokStr(p.node.value), litToken: litToken(p.node.value), Value: id})
 	}
 	t, err := p.lx.next(infix)
 	if err != nil {
@@ -282,7 +282,7 @@ func (p *parser) nud(t *node) *node {
 		p.advance("|", false)
 		return t
 	}
-	p.fail(&Error{Code: "S0211", Position: t.pos, Token: tokStr(t.value)})
+	p.fail(&Error{Code: "S0211", Position: t.pos, Token: tokStr(t.value), litToken: litToken(t.value)})
 	return nil
 }
 
@@ -336,7 +336,7 @@ func (p *parser) led(t, left *node) *node {
 		if left.typ == "name" && (left.value == "function" || left.value == "λ") {
 			for i, arg := range t.arguments {
 				if arg.typ != "variable" {
-					p.fail(&Error{Code: "S0208", Position: arg.pos, Token: tokStr(arg.value), Value: float64(i + 1)})
+					p.fail(&Error{Code: "S0208", Position: arg.pos, Token: tokStr(arg.value), litToken: litToken(arg.value), Value: float64(i + 1)})
 				}
 				t.params = append(t.params, arg.str())
 			}
@@ -409,7 +409,7 @@ func (p *parser) led(t, left *node) *node {
 		return p.objectParser(t, left)
 	case ":=":
 		if left.typ != "variable" {
-			p.fail(&Error{Code: "S0212", Position: left.pos, Token: tokStr(left.value)})
+			p.fail(&Error{Code: "S0212", Position: left.pos, Token: tokStr(left.value), litToken: litToken(left.value)})
 		}
 		t.lhs = left
 		t.rhs = p.expression(operators[":="] - 1)
@@ -560,7 +560,7 @@ func (p *parser) process(e *node) *node {
 			}
 			for _, step := range result.steps {
 				if step.typ == "number" || step.typ == "value" {
-					p.fail(&Error{Code: "S0213", Position: step.pos, Value: step.value, Token: tokStr(step.value)})
+					p.fail(&Error{Code: "S0213", Position: step.pos, Value: step.value, Token: tokStr(step.value), litToken: litToken(step.value)})
 				}
 				if step.typ == "string" {
 					step.typ = "name"
@@ -767,14 +767,14 @@ func (p *parser) process(e *node) *node {
 		} else if e.value == "?" {
 			result = e
 		} else {
-			p.fail(&Error{Code: "S0201", Position: e.pos, Token: tokStr(e.value)})
+			p.fail(&Error{Code: "S0201", Position: e.pos, Token: tokStr(e.value), litToken: litToken(e.value)})
 		}
 	default:
 		code := "S0206"
 		if e.id == "(end)" {
 			code = "S0207"
 		}
-		p.fail(&Error{Code: code, Position: e.pos, Token: tokStr(e.value)})
+		p.fail(&Error{Code: code, Position: e.pos, Token: tokStr(e.value), litToken: litToken(e.value)})
 	}
 	if e.keepArray {
 		result.keepArray = true
@@ -798,7 +798,7 @@ func parse(src string) (ast *node, err error) {
 	p.advance("", false)
 	e := p.expression(0)
 	if p.node.id != "(end)" {
-		p.fail(&Error{Code: "S0201", Position: p.node.pos, Token: tokStr(p.node.value)})
+		p.fail(&Error{Code: "S0201", Position: p.node.pos, Token: tokStr(p.node.value), litToken: litToken(p.node.value)})
 	}
 	e = p.process(e)
 	if e.typ == "parent" || e.hasSeeking {
