@@ -278,6 +278,10 @@ func TestExecutionLifecycleEventsAndMetrics(t *testing.T) {
 	if d := counterValue(metrics.ExecutionsFinished.WithLabelValues(metrics.StatusFailed)) - failed; d != 1 {
 		t.Errorf("executions failed went up by %v, want 1", d)
 	}
+	// The metrics are updated after the status write the test saw: give them a moment.
+	for i := 0; i < 50 && counterValue(metrics.StateTransitions)-transitions < 2; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if d := counterValue(metrics.StateTransitions) - transitions; d != 2 {
 		t.Errorf("state transitions went up by %v, want 2 (P, F)", d)
 	}
