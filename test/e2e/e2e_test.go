@@ -112,7 +112,8 @@ func orderBindings() *kstatesv1alpha1.StateMachineRevisionSpec {
 }
 
 // runTask builds the task's pod with internal/podtask, creates it, and waits until it has
-// ended. It returns the finished pod and how long it took from create to Succeeded/Failed.
+// ended (phase Succeeded or Failed). It returns the pod and how long that took from its
+// creation, and logs when the container's terminated state first showed.
 func runTask(t *testing.T, cs kubernetes.Interface, ns string, task *podtask.Task) (*corev1.Pod, time.Duration) {
 	t.Helper()
 	task.Namespace = ns
@@ -141,13 +142,20 @@ func runTask(t *testing.T, cs kubernetes.Interface, ns string, task *podtask.Tas
 		t.Fatal(err)
 	}
 	defer w.Stop()
+	var finished time.Duration // when the container's terminated state first showed (what the controller waits for)
 	for ev := range w.ResultChan() {
 		p, ok := ev.Object.(*corev1.Pod)
 		if !ok {
 			continue
 		}
+		if finished == 0 && podtask.Finished(p) != nil {
+			finished = time.Since(start)
+		}
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			return p, time.Since(start)
+			took := time.Since(start)
+			t.Logf("pod %s: created to container terminated in %v, to phase %s in %v", p.Name,
+				finished.Round(time.Millisecond), p.Status.Phase, took.Round(time.Millisecond))
+			return p, took
 		}
 	}
 	p, _ := cs.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
@@ -180,11 +188,10 @@ func terminated(t *testing.T, p *corev1.Pod) *corev1.ContainerStateTerminated {
 func TestOrderTaskSucceeds(t *testing.T) {
 	t.Parallel()
 	cs, ns := cluster(t)
-	p, took := runTask(t, cs, ns, &podtask.Task{
+	p, _ := runTask(t, cs, ns, &podtask.Task{
 		State: "ValidateOrder", Resource: lambda + "ValidateOrder", Revision: orderBindings(),
 		Input: input(t, `{"orderId":"ord-1001","items":[{"sku":"BOOK-1","qty":2,"priceCents":1999},{"sku":"PEN-9","qty":1,"priceCents":999}]}`),
 	})
-	t.Logf("pod %s: created to %s in %v", p.Name, p.Status.Phase, took.Round(time.Millisecond))
 	if p.Status.Phase != corev1.PodSucceeded {
 		t.Fatalf("phase %s, termination %+v", p.Status.Phase, terminated(t, p))
 	}
@@ -203,11 +210,10 @@ func TestOrderTaskSucceeds(t *testing.T) {
 func TestOrderTaskNamedError(t *testing.T) {
 	t.Parallel()
 	cs, ns := cluster(t)
-	p, took := runTask(t, cs, ns, &podtask.Task{
+	p, _ := runTask(t, cs, ns, &podtask.Task{
 		State: "ChargePayment", Resource: lambda + "ChargePayment", Revision: orderBindings(),
 		Input: input(t, `{"orderId":"ord-1002","amountCents":4997,"currency":"EUR","card":"4000000000000002"}`),
 	})
-	t.Logf("pod %s: created to %s in %v", p.Name, p.Status.Phase, took.Round(time.Millisecond))
 	term := terminated(t, p)
 	if p.Status.Phase != corev1.PodFailed || term.ExitCode != 1 {
 		t.Fatalf("phase %s exit %d, want Failed and 1", p.Status.Phase, term.ExitCode)
