@@ -53,6 +53,7 @@ func FuzzCompile(f *testing.F) {
 		if e == nil {
 			t.Fatalf("Compile(%q) returned nil without error", expr)
 		}
+		_ = e.TopLevelReferences() // must not panic on any tree
 	})
 }
 

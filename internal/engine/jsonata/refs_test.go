@@ -1,6 +1,7 @@
 package jsonata
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,43 @@ func TestTopLevelReferences(t *testing.T) {
 				t.Fatalf("%s: references %q, want %q", c.expr, got, c.want)
 			}
 		})
+	}
+}
+
+// TestVarPathFastPath: `$v.a.b` (the fast path) gives what `($v).a.b` (the
+// general path evaluation, its first step being a block) gives.
+func TestVarPathFastPath(t *testing.T) {
+	data := map[string]any{
+		"o":   map[string]any{"a": map[string]any{"b": 1, "c": []any{1, 2}, "n": nil, "s": "x", "e": []any{}}},
+		"arr": []any{map[string]any{"a": map[string]any{"b": 1}}, map[string]any{"a": map[string]any{"b": []any{2, 3}}}},
+		"nest": map[string]any{"a": []any{[]any{1, 2}, []any{3}}},
+		"one":  []any{map[string]any{"a": 5}},
+		"s":    "str", "n": nil, "num": 3,
+	}
+	paths := []string{"a", "a.b", "a.c", "a.n", "a.s", "a.e", "a.b.c", "a.s.x", "x", "x.y", "a.c.d"}
+	vars := []string{"o", "arr", "nest", "one", "s", "n", "num", "missing", "seq"}
+	for _, v := range vars {
+		for _, p := range paths {
+			fast := "($seq := arr.a.b; $" + v + "." + p + ")"
+			general := "($seq := arr.a.b; ($" + v + ")." + p + ")"
+			bind := map[string]any{}
+			for k, x := range data {
+				bind[k] = x
+			}
+			got, err1 := MustCompile(fast).Evaluate(data, bind)
+			want, err2 := MustCompile(general).Evaluate(data, bind)
+			if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(Plain(got), Plain(want)) {
+				t.Errorf("%s = %#v (%v), general path gives %#v (%v)", fast, Plain(got), err1, Plain(want), err2)
+			}
+			// kept in an array constructor and as a function argument too
+			for _, wrap := range []string{"[%s]", "$count(%s)", "$type(%s)"} {
+				f, g := strings.Replace(wrap, "%s", fast, 1), strings.Replace(wrap, "%s", general, 1)
+				got, err1 := MustCompile(f).Evaluate(data, bind)
+				want, err2 := MustCompile(g).Evaluate(data, bind)
+				if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(Plain(got), Plain(want)) {
+					t.Errorf("%s = %#v (%v), general path gives %#v (%v)", f, Plain(got), err1, Plain(want), err2)
+				}
+			}
+		}
 	}
 }
