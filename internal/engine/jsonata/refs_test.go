@@ -55,8 +55,8 @@ func TestTopLevelReferences(t *testing.T) {
 // general path evaluation, its first step being a block) gives.
 func TestVarPathFastPath(t *testing.T) {
 	data := map[string]any{
-		"o":   map[string]any{"a": map[string]any{"b": 1, "c": []any{1, 2}, "n": nil, "s": "x", "e": []any{}}},
-		"arr": []any{map[string]any{"a": map[string]any{"b": 1}}, map[string]any{"a": map[string]any{"b": []any{2, 3}}}},
+		"o":    map[string]any{"a": map[string]any{"b": 1, "c": []any{1, 2}, "n": nil, "s": "x", "e": []any{}}},
+		"arr":  []any{map[string]any{"a": map[string]any{"b": 1}}, map[string]any{"a": map[string]any{"b": []any{2, 3}}}},
 		"nest": map[string]any{"a": []any{[]any{1, 2}, []any{3}}},
 		"one":  []any{map[string]any{"a": 5}},
 		"s":    "str", "n": nil, "num": 3,
