@@ -39,6 +39,8 @@ type ExecutionReconciler struct {
 	Clock clock.PassiveClock
 	// Recorder records Kubernetes Events for lifecycle changes (nil: none).
 	Recorder events.EventRecorder
+	// Logs reads the output a task printed on stdout (nil: such a task fails, saying so).
+	Logs TaskLogs
 	// ExpressTimeout bounds an EXPRESS execution run in a reconcile (AWS's 5 minutes when 0).
 	ExpressTimeout time.Duration
 

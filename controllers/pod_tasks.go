@@ -94,6 +94,18 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 	if res == nil {
 		return engine.Event{}, false, nil
 	}
+	if res.OutputOnStdout {
+		out, ok, err := r.outputFromLog(ctx, pod)
+		if err != nil {
+			return engine.Event{}, false, err
+		}
+		if !ok {
+			res = &podtask.Result{Error: podtask.ErrTaskFailed, Duration: res.Duration,
+				Cause: "the task exited 0 without a termination message and its log, where a large output is printed, cannot be read"}
+		} else {
+			res.Output = out
+		}
+	}
 	outcome := taskOutcome{result: "succeeded", duration: res.Duration}
 	ev := engine.Event{Thread: th.ID, Attempt: th.Attempt}
 	if res.Error == "" {
@@ -108,4 +120,21 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 
 func podTaskName(s *scope, th *engine.Thread) string {
 	return podtask.PodName(objectPrefix(s.exec), th.State, th.ID, th.Attempt)
+}
+
+// outputFromLog reads the output a task printed as the last line of its log. It reports false
+// when the log cannot be read at all (the pod has no node, or its node is gone); other errors
+// are retried.
+func (r *ExecutionReconciler) outputFromLog(ctx context.Context, pod *corev1.Pod) (any, bool, error) {
+	if r.Logs == nil {
+		return nil, false, nil
+	}
+	log, err := r.Logs.Tail(ctx, pod.Namespace, pod.Name, podtask.ContainerName, podtask.MaxLogOutputBytes)
+	if err != nil {
+		if apierrors.IsNotFound(err) || apierrors.IsBadRequest(err) {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("reading the log of task pod %s: %w", pod.Name, err)
+	}
+	return podtask.OutputFromLog(log), true, nil
 }

@@ -19,6 +19,8 @@ package controllers
 //
 // Task pods: created once per attempt with a deterministic name, deleted on timeout/abort.
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
+// A task's output larger than its termination message is the last line of its log.
+// +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
 //
 // Kubernetes Events for lifecycle changes.
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch

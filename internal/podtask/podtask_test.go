@@ -106,7 +106,7 @@ func TestFinished(t *testing.T) {
 	}{
 		{"a running pod has no result", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}, true, "", "", ""},
 		{"exit 0 with JSON is the output", term(0, ` {"ok":true} `), false, `{"ok":true}`, "", ""},
-		{"exit 0 with nothing is {}", term(0, ""), false, `{}`, "", ""},
+		{"exit 0 with nothing is {} until stdout is read", term(0, ""), false, `{}`, "", ""},
 		{"exit 0 with text that is not JSON fails", term(0, "done"), false, "", ErrTaskFailed, "is not JSON"},
 		{"a named error is raised with its cause", term(1, `{"Error":"PaymentFailed","Cause":"declined"}`), false, "", "PaymentFailed", "declined"},
 		{"another non-zero exit is States.TaskFailed", term(2, "boom"), false, "", ErrTaskFailed, "exited with code 2: boom"},
@@ -164,3 +164,17 @@ func TestBuildAppliesTaskDefaults(t *testing.T) {
 }
 
 func resourceQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+func TestOutputFromLog(t *testing.T) {
+	cases := []struct{ reason, log, want string }{
+		{"the last line is the output", "starting\n{\"n\":1}\n", `{"n":1}`},
+		{"an empty log is {}", "", `{}`},
+		{"a last line that is not JSON is {}", "{\"n\":1}\ndone\n", `{}`},
+		{"CRLF line ends are fine", "9007199254740993\r\n", `9007199254740993`},
+	}
+	for _, c := range cases {
+		if got := value.MarshalString(OutputFromLog(c.log)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.reason, got, c.want)
+		}
+	}
+}

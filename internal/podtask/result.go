@@ -23,6 +23,29 @@ type Result struct {
 	Cause string
 	// Duration is how long the container ran, when the pod says.
 	Duration time.Duration
+	// OutputOnStdout is set when the container exited 0 without a termination message: its
+	// output, if any, is the last line it printed (OutputFromLog); Output is {} until then.
+	OutputOnStdout bool
+}
+
+// MaxLogOutputBytes is how much of a task's log the controller reads for an output printed on
+// stdout: AWS's 256 KiB payload limit and some room for the line's framing.
+const MaxLogOutputBytes = 256*1024 + 4096
+
+// OutputFromLog reads the output a task printed as the last line of its log (the contract for
+// outputs larger than a termination message holds). A log whose last line is not JSON, or an
+// empty log, means the task returned nothing: {}.
+func OutputFromLog(log string) any {
+	lines := strings.Split(strings.TrimRight(log, "\r\n"), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if last == "" {
+		return map[string]any{}
+	}
+	v, err := value.ParseString(last)
+	if err != nil {
+		return map[string]any{}
+	}
+	return v
 }
 
 // Finished reads a task pod as a kubelet left it. It returns nil while the task runs.
@@ -68,7 +91,7 @@ func fromTermination(code int32, message, reason string) *Result {
 	msg := strings.TrimSpace(message)
 	if code == 0 {
 		if msg == "" {
-			return &Result{Output: map[string]any{}}
+			return &Result{Output: map[string]any{}, OutputOnStdout: true}
 		}
 		v, err := value.ParseString(msg)
 		if err != nil {

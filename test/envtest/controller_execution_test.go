@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -147,6 +148,26 @@ func TestExecutionRunsTasksAsPods(t *testing.T) {
 					t.Errorf("task pod owner: %+v", pod.OwnerReferences)
 				}
 				completePod(ctx, t, pod, 0, `{"charged":true}`)
+			}},
+		{reason: "an output too large for a termination message is the last line the task printed",
+			definition: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x"},"End":true}}}`,
+			wantPhase:  kstatesv1alpha1.ExecutionSucceeded, wantOutput: `{"big":"` + strings.Repeat("y", 9000) + `"}`,
+			world: func(ctx context.Context, t *testing.T, ns string, e *kstatesv1alpha1.Execution) {
+				pod := taskPod(ctx, t, ns, e, "T", 0)
+				kubeletLogs.Store(ns+"/"+pod.Name, "working\n{\"big\":\""+strings.Repeat("y", 9000)+"\"}\n")
+				completePod(ctx, t, pod, 0, "")
+			}},
+		{reason: "a task that writes no output (the API server serves an empty log) outputs {}",
+			definition: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x"},"End":true}}}`,
+			wantPhase:  kstatesv1alpha1.ExecutionSucceeded, wantOutput: `{}`,
+			world: finishTask("T", 0, 0, "")},
+		{reason: "a task that exits 0 with no termination message and an unreadable log fails, saying so",
+			definition: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x"},"End":true}}}`,
+			wantPhase:  kstatesv1alpha1.ExecutionFailed, wantError: "States.TaskFailed", wantCause: "its log",
+			world: func(ctx context.Context, t *testing.T, ns string, e *kstatesv1alpha1.Execution) {
+				pod := taskPod(ctx, t, ns, e, "T", 0)
+				kubeletLogs.Store(ns+"/"+pod.Name, apierrors.NewBadRequest("the node of the pod is gone"))
+				completePod(ctx, t, pod, 0, "")
 			}},
 		{reason: "a bound Resource (a Lambda ARN) runs its container; a named error is retried, then it succeeds",
 			definition: `{"StartAt":"Charge","States":{"Charge":{"Type":"Task","Resource":"` + lambda + `",

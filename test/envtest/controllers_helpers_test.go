@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,6 +31,10 @@ import (
 )
 
 var setLoggerOnce sync.Once
+
+// kubeletLogs holds the container logs tests provide (a string, or the error reading it
+// gives), by "namespace/pod".
+var kubeletLogs sync.Map
 
 // startManager runs the operator's reconcilers in the test process, watching only ns, with
 // the given clock (nil: the real one). It stops when the test ends.
@@ -57,9 +62,26 @@ func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 	if err := (&controllers.StateMachineReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
+	clientset, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiLogs := controllers.PodLogs{Clientset: clientset}
 	if err := (&controllers.ExecutionReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk,
 		Recorder: mgr.GetEventRecorder("kstates-execution"),
+		// envtest has no kubelet: a test that wants a task's log to exist provides it (as it
+		// writes pod status); otherwise the request goes to the API server, which has no
+		// node to ask.
+		Logs: controllers.TaskLogsFunc(func(ctx context.Context, ns, pod, container string, limit int64) (string, error) {
+			if v, ok := kubeletLogs.Load(ns + "/" + pod); ok {
+				if err, ok := v.(error); ok {
+					return "", err
+				}
+				return v.(string), nil
+			}
+			return apiLogs.Tail(ctx, ns, pod, container, limit)
+		}),
 	}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
