@@ -63,14 +63,15 @@ func TestFunctionsInvalidSignature(t *testing.T) {
 
 func TestFunctionsConcurrent(t *testing.T) {
 	fs := MustNewFunctions(FunctionDef{Name: "inc", Fn: func(a ...any) (any, error) { return a[0].(float64) + 1, nil }, Signature: "<n:n>"})
-	e := MustCompile(`$sum([1..100].$inc($))`)
+	vars := NewBindings(map[string]any{"k": 1, "o": map[string]any{"a": 2}})
+	e := MustCompile(`$sum([1..100].$inc($)) + ($k := $k + $o.a; $x := $k; $x - 3) + $k - 1`)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				r, err := e.Evaluate(nil, nil, WithFunctions(fs))
+				r, err := e.Evaluate(nil, nil, WithFunctions(fs), WithBindings(vars))
 				if err != nil || r != 5150.0 {
 					t.Errorf("got %v %v", r, err)
 					return
@@ -79,6 +80,13 @@ func TestFunctionsConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// a top-level binding goes into the evaluation's own frame, never into the shared set
+	if r, err := MustCompile(`$k := 5`).Evaluate(nil, nil, WithBindings(vars)); err != nil || r != 5.0 {
+		t.Fatalf("$k := 5 gives %v %v", r, err)
+	}
+	if r, err := MustCompile(`$k`).Evaluate(nil, nil, WithBindings(vars)); err != nil || r != 1.0 {
+		t.Fatalf("$k after a rebinding elsewhere is %v %v, want 1", r, err)
+	}
 }
 
 func jsonString(t *testing.T, v any) string {
