@@ -48,6 +48,10 @@ type jnode struct {
 	vals  []*jnode // object values or array items
 	isObj bool
 	isArr bool
+	// rel is the node's path below the field it belongs to ("/a/0"), so
+	// that a failure names "Output/a/0" without paths built on every
+	// evaluation.
+	rel string
 }
 
 // jsonataSource returns the expression of a string that is entirely
@@ -68,7 +72,21 @@ func compileJ(o asl.Optional[any], ptr string, ce *compileErr) *jnode {
 	if o.Null {
 		return &jnode{}
 	}
-	return compileJValue(o.Value, ptr, ce, 0)
+	n := compileJValue(o.Value, ptr, ce, 0)
+	n.setRel("")
+	return n
+}
+
+// setRel records each node's path below the template's field.
+func (n *jnode) setRel(rel string) {
+	n.rel = rel
+	for i, c := range n.vals {
+		if n.isObj {
+			c.setRel(rel + "/" + n.keys[i])
+		} else {
+			c.setRel(fmt.Sprintf("%s/%d", rel, i))
+		}
+	}
 }
 
 func compileJValue(v any, ptr string, ce *compileErr, depth int) *jnode {
@@ -261,7 +279,7 @@ func (s *jscope) eval(n *jnode, field string) (any, *failure) {
 	case n.isObj:
 		m := make(map[string]any, len(n.keys))
 		for i, k := range n.keys {
-			v, f := s.eval(n.vals[i], field+"/"+k)
+			v, f := s.eval(n.vals[i], field)
 			if f != nil {
 				return nil, f
 			}
@@ -271,7 +289,7 @@ func (s *jscope) eval(n *jnode, field string) (any, *failure) {
 	case n.isArr:
 		a := make([]any, len(n.vals))
 		for i, c := range n.vals {
-			v, f := s.eval(c, fmt.Sprintf("%s/%d", field, i))
+			v, f := s.eval(c, field)
 			if f != nil {
 				return nil, f
 			}
@@ -287,6 +305,7 @@ func (s *jscope) eval(n *jnode, field string) (any, *failure) {
 }
 
 func (s *jscope) evalExpr(n *jnode, field string) (any, *failure) {
+	field += n.rel // only the failure messages use field
 	s.bindings()
 	r, err := n.expr.Evaluate(jsonata.Undefined, nil, s.opts...)
 	if err != nil {
