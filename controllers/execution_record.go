@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -55,6 +56,12 @@ func (r *ExecutionReconciler) record(ctx context.Context, s *scope, evs []engine
 	}
 	ex := s.ex
 	s.status.History.EventCount = ex.LastEventID
+	if ex.Status == engine.StatusRunning && ex.LastEventID > kstatesv1alpha1.MaxHistoryEvents {
+		// AWS fails an execution whose history exceeds 25,000 events; so do we, keeping every
+		// event recorded so far.
+		s.fail(engine.ErrRuntime, fmt.Sprintf("the execution's history exceeded the limit of %d events", kstatesv1alpha1.MaxHistoryEvents))
+		return nil
+	}
 	s.status.Phase = phaseOf(ex.Status)
 	s.status.CurrentStates, s.status.CurrentState = currentStates(ex)
 	s.status.NextDeadline = nil
