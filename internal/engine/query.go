@@ -189,6 +189,7 @@ type jscope struct {
 	extra map[string]any // $states members beyond input and context
 	bind  map[string]any
 	opts  []jsonata.Option
+	optv  [5]jsonata.Option // opts' storage
 }
 
 // jshared holds what every scope of one state evaluation shares.
@@ -267,7 +268,11 @@ func (s *jscope) bindings() map[string]any {
 	// The bindings are converted once and shared by the state's
 	// evaluations; AWS's functions are a set built once per execution, so
 	// registering them costs an evaluation nothing.
-	s.opts = []jsonata.Option{jsonataLimits, jsonataDepth, jsonata.WithNow(ex.now), ex.jfuncs, jsonata.WithBindings(jsonata.NewBindings(s.bind))}
+	if ex.jnow == nil || !ex.jnowAt.Equal(ex.now) {
+		ex.jnow, ex.jnowAt = jsonata.WithNow(ex.now), ex.now
+	}
+	s.optv = [5]jsonata.Option{jsonataLimits, jsonataDepth, ex.jnow, ex.jfuncs, jsonata.WithBindings(jsonata.NewBindings(s.bind))}
+	s.opts = s.optv[:]
 	return s.bind
 }
 

@@ -202,6 +202,8 @@ type Execution struct {
 	env            *Env
 	ienv           *intrinsics.Env
 	jfuncs         jsonata.Option // AWS's functions (a precompiled set)
+	jnow           jsonata.Option // WithNow(jnowAt), reused while now stays the same
+	jnowAt         time.Time
 	prog           *Program
 }
 
