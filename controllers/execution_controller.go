@@ -41,6 +41,8 @@ type ExecutionReconciler struct {
 	Recorder events.EventRecorder
 	// Logs reads the output a task printed on stdout (nil: such a task fails, saying so).
 	Logs TaskLogs
+	// MaxHistoryEvents fails executions whose history grows beyond it (AWS's 25,000 when 0).
+	MaxHistoryEvents int64
 	// ExpressTimeout bounds an EXPRESS execution run in a reconcile (AWS's 5 minutes when 0).
 	ExpressTimeout time.Duration
 

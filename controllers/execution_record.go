@@ -56,10 +56,10 @@ func (r *ExecutionReconciler) record(ctx context.Context, s *scope, evs []engine
 	}
 	ex := s.ex
 	s.status.History.EventCount = ex.LastEventID
-	if ex.Status == engine.StatusRunning && ex.LastEventID > kstatesv1alpha1.MaxHistoryEvents {
+	if limit := r.maxHistoryEvents(); ex.Status == engine.StatusRunning && ex.LastEventID > limit {
 		// AWS fails an execution whose history exceeds 25,000 events; so do we, keeping every
 		// event recorded so far.
-		s.fail(engine.ErrRuntime, fmt.Sprintf("the execution's history exceeded the limit of %d events", kstatesv1alpha1.MaxHistoryEvents))
+		s.fail(engine.ErrRuntime, fmt.Sprintf("the execution's history exceeded the limit of %d events", limit))
 		return nil
 	}
 	s.status.Phase = phaseOf(ex.Status)
@@ -100,6 +100,13 @@ func (r *ExecutionReconciler) record(ctx context.Context, s *scope, evs []engine
 	s.status.Duration = duration(s.status, ex.StopTime)
 	s.finished = true
 	return nil
+}
+
+func (r *ExecutionReconciler) maxHistoryEvents() int64 {
+	if r.MaxHistoryEvents > 0 {
+		return r.MaxHistoryEvents
+	}
+	return kstatesv1alpha1.MaxHistoryEvents
 }
 
 // afterWrite does what must follow a successful status write: lifecycle Events, metrics, and

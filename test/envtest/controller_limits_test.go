@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/controllers"
 )
 
 // An execution of 25,000 history events (AWS's limit) runs to its end with every event kept,
@@ -68,4 +70,21 @@ func TestHistoryOf25000Events(t *testing.T) {
 	d := time.Since(start)
 	t.Logf("%d events, %d chunks (largest %d bytes), %d transitions in %v (%.0f/s)", len(types), e.Status.History.ChunkCount, largest,
 		2*rounds+1, d.Round(time.Second), float64(2*rounds+1)/d.Seconds())
+}
+
+// An execution whose history grows beyond the limit (AWS's 25,000 events; 30 here) fails with
+// States.Runtime, keeping the events recorded so far.
+func TestHistoryLimitFailsTheExecution(t *testing.T) {
+	ctx, ns := setup(t)
+	startManagerWith(t, ns, nil, func(r *controllers.ExecutionReconciler) { r.MaxHistoryEvents = 30 })
+	create(ctx, t, makeStateMachine(ns, "loop", `{"StartAt":"Inc","States":{
+		"Inc":{"Type":"Pass","Parameters":{"i.$":"States.MathAdd($.i, 1)"},"Next":"More"},
+		"More":{"Type":"Choice","Choices":[{"Variable":"$.i","NumericLessThan":100,"Next":"Inc"}],"Default":"Done"},
+		"Done":{"Type":"Succeed"}}}`).obj(),
+		makeExecution(ns, "e").stateMachine("loop").input(`{"i":0}`).obj())
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionFailed)
+	if got.Status.Error != "States.Runtime" || !strings.Contains(got.Status.Cause, "limit of 30 events") ||
+		got.Status.History.EventCount != 31 || len(historyTypes(ctx, t, got)) != 31 {
+		t.Errorf("error %q cause %q eventCount %d", got.Status.Error, got.Status.Cause, got.Status.History.EventCount)
+	}
 }

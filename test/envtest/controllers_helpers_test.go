@@ -40,6 +40,12 @@ var kubeletLogs sync.Map
 // the given clock (nil: the real one). It stops when the test ends.
 func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 	t.Helper()
+	startManagerWith(t, ns, clk, nil)
+}
+
+// startManagerWith is startManager with a hook that adjusts the Execution reconciler.
+func startManagerWith(t *testing.T, ns string, clk clock.PassiveClock, adjust func(*controllers.ExecutionReconciler)) {
+	t.Helper()
 	setLoggerOnce.Do(func() {
 		// KSTATES_TEST_LOG=1 shows the controllers' logs.
 		if os.Getenv("KSTATES_TEST_LOG") != "" {
@@ -67,7 +73,7 @@ func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 		t.Fatal(err)
 	}
 	apiLogs := controllers.PodLogs{Clientset: clientset}
-	if err := (&controllers.ExecutionReconciler{
+	er := &controllers.ExecutionReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk,
 		Recorder: mgr.GetEventRecorder("kstates-execution"),
 		// envtest has no kubelet: a test that wants a task's log to exist provides it (as it
@@ -82,7 +88,11 @@ func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 			}
 			return apiLogs.Tail(ctx, ns, pod, container, limit)
 		}),
-	}).SetupWithManager(mgr); err != nil {
+	}
+	if adjust != nil {
+		adjust(er)
+	}
+	if err := er.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
