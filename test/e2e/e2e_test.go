@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/engine/value"
 	"github.com/kstates/kstates/internal/podtask"
 )
@@ -275,7 +276,8 @@ func TestTaskEnvironment(t *testing.T) {
 }
 
 // TestLargeOutputOnStdout: an output over the termination message's 4096 bytes is the last
-// line of the container's log (stdout), and the message is empty.
+// line of the container's log (stdout), the message is empty, and the controller's log reader
+// gets it back whole.
 func TestLargeOutputOnStdout(t *testing.T) {
 	t.Parallel()
 	cs, ns := cluster(t)
@@ -301,6 +303,21 @@ func TestLargeOutputOnStdout(t *testing.T) {
 	}
 	if len(last) != size || !strings.HasPrefix(last, `{"data":"xxx`) {
 		t.Errorf("last log line has %d bytes (%.40q), want %d", len(last), last, size)
+	}
+	// The controller's way: Finished says the output is on stdout, PodLogs reads the log's
+	// tail through the API server, OutputFromLog takes its last line.
+	r := podtask.Finished(p)
+	if r == nil || r.Error != "" || !r.OutputOnStdout {
+		t.Fatalf("podtask.Finished: %+v, want an output on stdout", r)
+	}
+	tail, err := controllers.PodLogs{Clientset: cs}.Tail(context.Background(), ns, p.Name, podtask.ContainerName, podtask.MaxLogOutputBytes)
+	if err != nil {
+		t.Fatalf("PodLogs.Tail: %v", err)
+	}
+	if got := value.Marshal(podtask.OutputFromLog(tail)); len(got) != size {
+		// containerd writes a line longer than 16 KiB as several CRI log records, and the
+		// kubelet's tailLines counts records, not lines: a tail of 2 is the last 8-24 KiB.
+		t.Errorf("OutputFromLog(PodLogs.Tail) gave %d bytes (%.40q), want %d (the tail had %d bytes)", len(got), got, size, len(tail))
 	}
 }
 
