@@ -400,3 +400,41 @@ func TestContextObjectNamesTheExecution(t *testing.T) {
 		t.Errorf("output %s, want %s", got.Status.Output, want)
 	}
 }
+
+// A manager that stops mid-execution and a new one that starts resume from the status alone:
+// the running task keeps its one pod, a pending timer is read from the status, and the
+// history has no gap or repetition.
+func TestANewManagerResumesFromTheStatus(t *testing.T) {
+	ctx, ns := setup(t)
+	stop := startManagerWith(t, ns, nil, nil)
+	create(ctx, t, makeStateMachine(ns, "m", `{"StartAt":"T","States":{
+		"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x"},"ResultPath":"$.t","Next":"W"},
+		"W":{"Type":"Wait","Seconds":2,"Next":"P"},
+		"P":{"Type":"Pass","Result":"done","ResultPath":"$.p","End":true}}}`).obj())
+	e := makeExecution(ns, "e").stateMachine("m").obj()
+	create(ctx, t, e)
+	pod := taskPod(ctx, t, ns, e, "T", 0)
+	stop()
+	completePod(ctx, t, pod, 0, `"ok"`)
+	sleep(0.5)
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil || e.Status.CurrentState != "T" {
+		t.Fatalf("with no manager the execution moved on: %q (err %v)", e.Status.CurrentState, err)
+	}
+	stop = startManagerWith(t, ns, nil, nil)
+	waitFor(ctx, t, e, "the Wait", func(e *kstatesv1alpha1.Execution) bool { return e.Status.CurrentState == "W" })
+	stop()
+	startManagerWith(t, ns, nil, nil)
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
+	if !jsonEq(got.Status.Output, `{"t":"ok","p":"done"}`) {
+		t.Errorf("output %s", got.Status.Output)
+	}
+	want := "ExecutionStarted,TaskStateEntered,TaskScheduled,TaskStarted,TaskSucceeded,TaskStateExited," +
+		"WaitStateEntered,WaitStateExited,PassStateEntered,PassStateExited,ExecutionSucceeded"
+	if h := joined(historyTypes(ctx, t, got)); h != want {
+		t.Errorf("history %s\nwant %s", h, want)
+	}
+	pods := &corev1.PodList{}
+	if err := k8sClient.List(ctx, pods, client.InNamespace(ns)); err != nil || len(pods.Items) != 1 {
+		t.Errorf("%d pods (err %v), want 1", len(pods.Items), err)
+	}
+}

@@ -40,11 +40,12 @@ var kubeletLogs sync.Map
 // the given clock (nil: the real one). It stops when the test ends.
 func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 	t.Helper()
-	startManagerWith(t, ns, clk, nil)
+	_ = startManagerWith(t, ns, clk, nil)
 }
 
 // startManagerWith is startManager with a hook that adjusts the Execution reconciler.
-func startManagerWith(t *testing.T, ns string, clk clock.PassiveClock, adjust func(*controllers.ExecutionReconciler)) {
+// It returns a function that stops the manager (also called when the test ends).
+func startManagerWith(t *testing.T, ns string, clk clock.PassiveClock, adjust func(*controllers.ExecutionReconciler)) (stop func()) {
 	t.Helper()
 	setLoggerOnce.Do(func() {
 		// KSTATES_TEST_LOG=1 shows the controllers' logs.
@@ -98,12 +99,17 @@ func startManagerWith(t *testing.T, ns string, clk clock.PassiveClock, adjust fu
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // --- builders ---
