@@ -233,15 +233,23 @@ func (r *ExecutionReconciler) advance(ctx context.Context, s *scope, ev engine.E
 		s.fail(engine.ErrRuntime, err.Error())
 		return nil
 	}
+	started := map[string]bool{}
 	for _, a := range actions {
-		if a.Kind == engine.ActionRunTask && a.Task != nil {
-			if err := r.confirmCurrent(ctx, s); err != nil {
-				return err
-			}
-			// The pod exists before the status says the task runs; creating it again after a
-			// crash finds the same name.
-			if err := r.createTaskPod(ctx, s, a.Thread, a.Task.StateName, a.Attempt, a.Task.Resource, a.Task.Input, a.Task.TaskToken); err != nil {
-				return err
+		if a.Kind == engine.ActionRunTask {
+			started[a.Thread] = true
+		}
+	}
+	if len(started) > 0 {
+		if err := r.confirmCurrent(ctx, s); err != nil {
+			return err
+		}
+		// The pod exists before the status says the task runs; creating it again after a
+		// crash finds the same name.
+		for _, t := range runningTasks(s.prog, s.ex) {
+			if started[t.thread.ID] {
+				if err := r.createTaskPod(ctx, s, t); err != nil {
+					return err
+				}
 			}
 		}
 	}

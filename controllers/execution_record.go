@@ -17,7 +17,6 @@ import (
 	"github.com/kstates/kstates/internal/engine"
 	"github.com/kstates/kstates/internal/history"
 	"github.com/kstates/kstates/internal/metrics"
-	"github.com/kstates/kstates/internal/podtask"
 )
 
 // Kubernetes Event reasons of an execution's lifecycle.
@@ -210,7 +209,7 @@ func (r *ExecutionReconciler) sweepPods(ctx context.Context, s *scope) {
 	wanted := map[string]bool{}
 	if s.ex != nil && !s.status.Phase.IsFinal() {
 		for _, t := range runningTasks(s.prog, s.ex) {
-			wanted[podtask.PodName(objectPrefix(s.exec), t.thread.State, t.thread.ID, t.thread.Attempt)] = true
+			wanted[podTaskName(s, t.thread)] = true
 		}
 	}
 	for i := range pods.Items {

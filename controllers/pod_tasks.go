@@ -17,14 +17,14 @@ import (
 // owned by the Execution. Its I/O contract is in internal/podtask and docs/operator.md.
 
 // buildPod builds the pod of one task attempt.
-func (r *ExecutionReconciler) buildPod(s *scope, thread, state string, attempt int, resource string, input any, token string) (*corev1.Pod, error) {
-	e := s.exec
+func (r *ExecutionReconciler) buildPod(s *scope, t taskRef) (*corev1.Pod, error) {
+	e, th := s.exec, t.thread
 	pod, err := podtask.Build(&podtask.Task{
 		Namespace: e.Namespace, ExecutionName: e.Name, ExecutionUID: string(e.UID),
 		ExecutionID:  ExecutionARN(e.Namespace, e.Spec.StateMachineName, e.Name),
 		ObjectPrefix: objectPrefix(e),
-		Thread:       thread, State: state, Attempt: attempt, Resource: resource,
-		Input: input, TaskToken: token, Revision: &s.rev.Spec,
+		Thread:       th.ID, State: th.State, Entry: entryOf(th), Attempt: th.Attempt, Resource: t.resource,
+		Input: th.Effective.V, TaskToken: th.TaskToken, Revision: &s.rev.Spec,
 	})
 	if err != nil {
 		return nil, err
@@ -38,8 +38,8 @@ func (r *ExecutionReconciler) buildPod(s *scope, thread, state string, attempt i
 // createTaskPod creates the pod of a task attempt the engine asked for. A pod that cannot be
 // built or that the API server rejects is not an error here: the next reconcile finds no pod
 // and fails the task with the reason (checkTask).
-func (r *ExecutionReconciler) createTaskPod(ctx context.Context, s *scope, thread, state string, attempt int, resource string, input any, token string) error {
-	pod, err := r.buildPod(s, thread, state, attempt, resource, input, token)
+func (r *ExecutionReconciler) createTaskPod(ctx context.Context, s *scope, t taskRef) error {
+	pod, err := r.buildPod(s, t)
 	if err != nil {
 		return nil
 	}
@@ -73,7 +73,7 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 		if err := r.confirmCurrent(ctx, s); err != nil {
 			return engine.Event{}, false, err
 		}
-		built, err := r.buildPod(s, th.ID, th.State, th.Attempt, t.resource, th.Effective.V, th.TaskToken)
+		built, err := r.buildPod(s, t)
 		if err != nil {
 			return fail(err.Error())
 		}
@@ -119,7 +119,16 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 }
 
 func podTaskName(s *scope, th *engine.Thread) string {
-	return podtask.PodName(objectPrefix(s.exec), th.State, th.ID, th.Attempt)
+	return podtask.PodName(objectPrefix(s.exec), th.State, th.ID, entryOf(th), th.Attempt)
+}
+
+// entryOf identifies the thread's current visit of its state: the id of the state's entered
+// event, or, for threads that record no events (DISTRIBUTED Map iterations), the entry time.
+func entryOf(th *engine.Thread) int64 {
+	if th.EnteredEventID > 0 {
+		return th.EnteredEventID
+	}
+	return th.EnteredTime.UnixNano()
 }
 
 // outputFromLog reads the output a task printed as the last line of its log. It reports false

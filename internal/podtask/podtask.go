@@ -38,6 +38,7 @@ const (
 	InputAnnotation        = "kstates.io/input"
 	ThreadAnnotation       = "kstates.io/thread"
 	StateAnnotation        = "kstates.io/state"
+	EntryAnnotation        = "kstates.io/entry"
 	AttemptLabel           = "kstates.io/attempt"
 	TaskLabel              = "kstates.io/task"
 	InputDir               = "/kstates"
@@ -60,8 +61,11 @@ type Task struct {
 	ObjectPrefix string
 	Thread       string
 	State        string
-	Attempt      int
-	Resource     string
+	// Entry is the id of the state's entered event: it tells apart visits of the same state
+	// (a loop), which each start again at attempt 0.
+	Entry    int64
+	Attempt  int
+	Resource string
 	// Input is the effective input (value model).
 	Input     any
 	TaskToken string
@@ -70,10 +74,12 @@ type Task struct {
 }
 
 // PodName is the deterministic name of a task attempt's pod: the execution's object prefix,
-// the state name (made DNS-safe), a hash of the thread id and the attempt. A controller that
-// repeats a step creates the same name, and the API server's AlreadyExists keeps it to one pod.
-func PodName(prefix, state, thread string, attempt int) string {
-	h := sha256.Sum256([]byte(thread + "\x00" + state))
+// the state name (made DNS-safe), a hash of the thread id, the state and the entry (the id of
+// the state's entered event, so that each visit of a state in a loop is a new task) and the
+// attempt. A controller that repeats a step creates the same name, and the API server's
+// AlreadyExists keeps it to one pod.
+func PodName(prefix, state, thread string, entry int64, attempt int) string {
+	h := sha256.Sum256([]byte(thread + "\x00" + state + "\x00" + strconv.FormatInt(entry, 10)))
 	slug := dnsSlug(state, 40)
 	name := prefix + "-" + slug + "-" + hex.EncodeToString(h[:])[:6] + "-" + strconv.Itoa(attempt)
 	if len(name) > 253 {
@@ -153,7 +159,7 @@ func Build(t *Task) (*corev1.Pod, error) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace:   t.Namespace,
-			Name:        PodName(t.ObjectPrefix, t.State, t.Thread, t.Attempt),
+			Name:        PodName(t.ObjectPrefix, t.State, t.Thread, t.Entry, t.Attempt),
 			Labels:      map[string]string{},
 			Annotations: map[string]string{},
 		},
@@ -196,6 +202,7 @@ func Build(t *Task) (*corev1.Pod, error) {
 	pod.Annotations[InputAnnotation] = string(in)
 	pod.Annotations[ThreadAnnotation] = t.Thread
 	pod.Annotations[StateAnnotation] = t.State
+	pod.Annotations[EntryAnnotation] = strconv.FormatInt(t.Entry, 10)
 	return pod, nil
 }
 

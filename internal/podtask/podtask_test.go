@@ -71,21 +71,22 @@ func TestBuild(t *testing.T) {
 }
 
 func TestPodNameIsDeterministicAndDistinct(t *testing.T) {
-	a := PodName("e-12345", "Charge Card", "", 0)
-	if a != PodName("e-12345", "Charge Card", "", 0) {
+	a := PodName("e-12345", "Charge Card", "", 2, 0)
+	if a != PodName("e-12345", "Charge Card", "", 2, 0) {
 		t.Fatal("same task, different names")
 	}
 	if !strings.HasPrefix(a, "e-12345-charge-card-") || !strings.HasSuffix(a, "-0") {
 		t.Errorf("name %q", a)
 	}
 	seen := map[string]bool{a: true}
-	for _, n := range []string{PodName("e-12345", "Charge Card", "", 1), PodName("e-12345", "Charge Card", "/0.1", 0), PodName("e-12345", "Charge_Card", "", 0)} {
+	for _, n := range []string{PodName("e-12345", "Charge Card", "", 2, 1), PodName("e-12345", "Charge Card", "/0.1", 2, 0),
+		PodName("e-12345", "Charge_Card", "", 2, 0), PodName("e-12345", "Charge Card", "", 9, 0)} {
 		if seen[n] {
 			t.Errorf("name %q collides", n)
 		}
 		seen[n] = true
 	}
-	long := PodName(strings.Repeat("x", 206), strings.Repeat("S", 80), "", 12)
+	long := PodName(strings.Repeat("x", 206), strings.Repeat("S", 80), "", 123456, 12)
 	if len(long) > 253 {
 		t.Errorf("name of %d characters", len(long))
 	}

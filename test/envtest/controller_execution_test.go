@@ -169,6 +169,17 @@ func TestExecutionRunsTasksAsPods(t *testing.T) {
 				kubeletLogs.Store(ns+"/"+pod.Name, apierrors.NewBadRequest("the node of the pod is gone"))
 				completePod(ctx, t, pod, 0, "")
 			}},
+		{reason: "a Task visited again in a loop runs again (a new pod per visit)",
+			definition: `{"StartAt":"T","States":{
+				"T":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x","Input.$":"$"},"Next":"Again"},
+				"Again":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":3,"Next":"T"}],"Default":"Done"},
+				"Done":{"Type":"Succeed"}}}`,
+			input: `{"n":0}`, wantPhase: kstatesv1alpha1.ExecutionSucceeded, wantOutput: `{"n":3}`,
+			world: func(ctx context.Context, t *testing.T, ns string, e *kstatesv1alpha1.Execution) {
+				for i := 0; i < 3; i++ {
+					completePod(ctx, t, taskPod(ctx, t, ns, e, "T", 0), 0, fmt.Sprintf(`{"n":%d}`, i+1))
+				}
+			}},
 		{reason: "a bound Resource (a Lambda ARN) runs its container; a named error is retried, then it succeeds",
 			definition: `{"StartAt":"Charge","States":{"Charge":{"Type":"Task","Resource":"` + lambda + `",
 				"Retry":[{"ErrorEquals":["PaymentFailed"],"IntervalSeconds":1,"MaxAttempts":2}],"End":true}}}`,

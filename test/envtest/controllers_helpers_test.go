@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,10 +192,25 @@ func taskPodOfThread(ctx context.Context, t *testing.T, ns string, exec *kstates
 			t.Fatal(err)
 		}
 	}
-	pod := &corev1.Pod{}
-	pod.Namespace = ns
-	pod.Name = podtask.PodName(kstatesv1alpha1.ExecutionObjectPrefix(exec.Name, string(exec.UID)), state, thread, attempt)
-	return waitFor(ctx, t, pod, "the task pod", func(*corev1.Pod) bool { return true })
+	// The running pod of that state, thread and attempt (a state visited again in a loop has
+	// finished pods of earlier visits).
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		pods := &corev1.PodList{}
+		if err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{kstatesv1alpha1.LabelExecutionUID: string(exec.UID)}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.Annotations[podtask.StateAnnotation] == state && p.Annotations[podtask.ThreadAnnotation] == thread &&
+				p.Labels[podtask.AttemptLabel] == strconv.Itoa(attempt) && len(p.Status.ContainerStatuses) == 0 && p.DeletionTimestamp.IsZero() {
+				return p
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no running pod of state %s, thread %q, attempt %d", state, thread, attempt)
+	return nil
 }
 
 // completePod writes the pod's status as a kubelet does when its container ends.
