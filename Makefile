@@ -7,7 +7,7 @@ SHARED ?= $(abspath $(CURDIR)/../shared)
 export KSTATES_CONFORMANCE_DIR ?= $(SHARED)/conformance
 export KSTATES_JSONATA_SUITE_DIR ?= $(SHARED)/jsonata-test-suite
 
-.PHONY: all build run test vet fmt-check bench bench-vs-local-sfn fuzz conformance
+.PHONY: all build run test test-e2e vet fmt-check bench bench-vs-local-sfn fuzz conformance
 .PHONY: generate manifests verify-generated envtest controller-gen
 
 all: build
@@ -28,6 +28,9 @@ vet:
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+test-e2e: ## End-to-end tests on a real local cluster (brought up, and down afterwards, by hack/e2e.sh).
+	hack/e2e.sh --down
 
 conformance: ## Conformance pass counts per feature area.
 	$(GO) test -count=1 -run TestConformance -v ./internal/engine/conformance/ | grep -E '^(area|conformance|validation|---|ok|FAIL)'
