@@ -65,10 +65,14 @@ func (r *ExecutionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}); err != nil {
 		return err
 	}
+	if err := r.setupCallbacks(mgr); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kstatesv1alpha1.Execution{}).
 		Owns(&corev1.Pod{}).
 		Watches(&kstatesv1alpha1.StateMachine{}, handler.EnqueueRequestsFromMapFunc(r.pendingExecutionsOf)).
+		Watches(&kstatesv1alpha1.TaskCallback{}, handler.EnqueueRequestsFromMapFunc(r.executionOfCallback)).
 		Named("execution").
 		Complete(r)
 }
@@ -121,6 +125,7 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		s.written = true
 		r.afterWrite(ctx, s)
 	}
+	r.settleCallbacks(ctx, s)
 	return r.cleanup(ctx, s), nil
 }
 
@@ -216,6 +221,9 @@ func (r *ExecutionReconciler) nextEvent(ctx context.Context, s *scope) (engine.E
 			return ev, ok, err
 		}
 	}
+	if ev, ok, err := r.callbackEvent(ctx, s); err != nil || ok {
+		return ev, ok, err
+	}
 	if len(s.ex.Queue) > 0 {
 		return engine.Event{Kind: engine.EventContinue}, true, nil
 	}
@@ -228,7 +236,7 @@ func (r *ExecutionReconciler) nextEvent(ctx context.Context, s *scope) (engine.E
 // advance applies one event to the engine (at most one state entered), starts the tasks it
 // asks for, and puts the outcome into the status.
 func (r *ExecutionReconciler) advance(ctx context.Context, s *scope, ev engine.Event) error {
-	evs, actions, err := engine.Step(s.prog, s.ex, ev, s.now, &engine.Env{MaxTransitions: 1})
+	evs, actions, err := engine.Step(s.prog, s.ex, ev, s.now, r.stepEnv(s))
 	if err != nil {
 		s.fail(engine.ErrRuntime, err.Error())
 		return nil

@@ -35,6 +35,8 @@ type scope struct {
 	transitions int
 	tasks       []taskOutcome
 	superseded  []string
+	// callbacks are the TaskCallbacks this reconcile accepted or rejected.
+	callbacks []callbackDecision
 	// requeueAfter asks for a reconcile later (a timer, a pinned revision to appear).
 	requeueAfter time.Duration
 }

@@ -43,7 +43,11 @@ func (r *ExecutionReconciler) createTaskPod(ctx context.Context, s *scope, t tas
 	if err != nil {
 		return nil
 	}
-	if err := r.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) && !rejected(err) {
+	err = r.Create(ctx, pod)
+	if apierrors.IsAlreadyExists(err) && podtask.WaitsForTaskToken(t.resource) {
+		return r.adoptTaskToken(ctx, pod, t)
+	}
+	if err != nil && !apierrors.IsAlreadyExists(err) && !rejected(err) {
 		return fmt.Errorf("creating task pod %s: %w", pod.Name, err)
 	}
 	return nil
@@ -92,6 +96,10 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 	}
 	res := podtask.Finished(pod)
 	if res == nil {
+		return engine.Event{}, false, nil
+	}
+	if res.Error == "" && podtask.WaitsForTaskToken(t.resource) {
+		// A callback task completes only by a TaskCallback; the pod's exit 0 does not.
 		return engine.Event{}, false, nil
 	}
 	if res.OutputOnStdout {

@@ -24,3 +24,8 @@ package controllers
 //
 // Kubernetes Events for lifecycle changes.
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+//
+// Task callbacks (.waitForTaskToken): users create TaskCallbacks; the operator reads them,
+// writes their outcome and deletes them a while after.
+// +kubebuilder:rbac:groups=kstates.io,resources=taskcallbacks,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=kstates.io,resources=taskcallbacks/status,verbs=get;update;patch

@@ -153,7 +153,7 @@ func Build(t *Task) (*corev1.Pod, error) {
 		env = append(env, corev1.EnvVar{Name: "KSTATES_INPUT", Value: string(in)})
 	}
 	if t.TaskToken != "" {
-		env = append(env, corev1.EnvVar{Name: "KSTATES_TASK_TOKEN", Value: t.TaskToken})
+		env = append(env, corev1.EnvVar{Name: TaskTokenEnv, Value: t.TaskToken})
 	}
 	c.Env = append(env, spec.c.Env...)
 	pod := &corev1.Pod{
@@ -209,7 +209,7 @@ func Build(t *Task) (*corev1.Pod, error) {
 // resolve finds the container of a task: the kstates:pod input, or the binding of the
 // resource.
 func resolve(t *Task) (*containerSpec, error) {
-	if t.Resource == ResourcePod {
+	if t.Resource == ResourcePod || t.Resource == ResourcePod+WaitForTaskTokenSuffix {
 		return fromInput(t.Input)
 	}
 	for i := range t.Revision.Bindings {

@@ -179,3 +179,22 @@ func TestOutputFromLog(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskToken(t *testing.T) {
+	tok := NewTaskToken("ns-1", "exec.a")
+	ns, name, ok := ParseTaskToken(tok)
+	if !ok || ns != "ns-1" || name != "exec.a" {
+		t.Fatalf("ParseTaskToken(%q) = %q, %q, %v", tok, ns, name, ok)
+	}
+	if tok == NewTaskToken("ns-1", "exec.a") {
+		t.Fatal("two tokens are equal")
+	}
+	if !TokensEqual(tok, tok) || TokensEqual(tok, tok+"x") {
+		t.Fatal("TokensEqual")
+	}
+	for _, bad := range []string{"", "not a token", "bnMvZXhlYw", tok[:len(tok)-2]} {
+		if _, _, ok := ParseTaskToken(bad); ok {
+			t.Errorf("ParseTaskToken(%q) accepted", bad)
+		}
+	}
+}
