@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -65,7 +67,7 @@ func main() {
 	flag.IntVar(&o.alone, "alone", 5, "executions run one at a time for the unloaded time per state")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the benchmark process's CPU profile (the controller) during the loaded run to this file")
 	flag.StringVar(&o.apiProfile, "apiserver-cpuprofile", "", "write kube-apiserver's CPU profile during the loaded run to this file")
-	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
+	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-controller:", err)
@@ -100,7 +102,10 @@ func run(o options) error {
 	// As the manager runs in production (controller-runtime's GetConfig): no client-side rate
 	// limit, API priority and fairness decide.
 	cfg.QPS, cfg.Burst = -1, 0
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	// Interrupted or timed out, it still stops kube-apiserver and etcd (the deferred Stop).
+	sctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sctx, o.timeout)
 	defer cancel()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
@@ -392,6 +397,7 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 	defer m.stop()
 	// Wait on the manager's own cache: polling the API server would load it.
 	list := &kstatesv1alpha1.ExecutionList{}
+	lastReport := time.Now()
 	for {
 		time.Sleep(100 * time.Millisecond)
 		if err := m.mgr.GetCache().List(ctx, list, client.InNamespace(ns)); err != nil {
@@ -400,14 +406,26 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 			}
 			continue
 		}
-		ended := 0
+		ended, begun := 0, 0
 		for i := range list.Items {
-			if strings.HasPrefix(list.Items[i].Name, "e-") && list.Items[i].Status.Phase.IsFinal() {
+			e := &list.Items[i]
+			if !strings.HasPrefix(e.Name, "e-") {
+				continue
+			}
+			if e.Status.StartTime != nil {
+				begun++
+			}
+			if e.Status.Phase.IsFinal() {
 				ended++
 			}
 		}
 		if ended == o.executions {
 			break
+		}
+		if time.Since(lastReport) > 10*time.Second {
+			lastReport = time.Now()
+			w, _ := m.cc.snapshot()
+			fmt.Fprintf(os.Stderr, "  %v: %d started, %d ended, controller writes %v\n", time.Since(start).Round(time.Second), begun, ended, w)
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%d of %d executions ended before the timeout", ended, o.executions)
