@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,6 +72,7 @@ func (r *ExecutionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kstatesv1alpha1.Execution{}).
 		Owns(&corev1.Pod{}).
+		Owns(&batchv1.Job{}).
 		Watches(&kstatesv1alpha1.StateMachine{}, handler.EnqueueRequestsFromMapFunc(r.pendingExecutionsOf)).
 		Watches(&kstatesv1alpha1.TaskCallback{}, handler.EnqueueRequestsFromMapFunc(r.executionOfCallback)).
 		Named("execution").

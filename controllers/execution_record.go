@@ -188,6 +188,7 @@ func (r *ExecutionReconciler) cleanup(ctx context.Context, s *scope) ctrl.Result
 	if (s.written && s.ex != nil) || s.status.Phase.IsFinal() {
 		r.sweepPods(ctx, s)
 	}
+	r.sweepJobs(ctx, s)
 	if s.requeueAfter > 0 {
 		return ctrl.Result{RequeueAfter: s.requeueAfter}
 	}

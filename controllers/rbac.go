@@ -29,3 +29,7 @@ package controllers
 // writes their outcome and deletes them a while after.
 // +kubebuilder:rbac:groups=kstates.io,resources=taskcallbacks,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=kstates.io,resources=taskcallbacks/status,verbs=get;update;patch
+//
+// Job tasks (kstates:job, kstates:job.sync): one Job per attempt, deleted when no longer
+// wanted; their pods are read (above) for the output.
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete

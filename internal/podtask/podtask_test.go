@@ -198,3 +198,20 @@ func TestTaskToken(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildJob(t *testing.T) {
+	job, err := BuildJob(&Task{Namespace: "ns", ExecutionUID: "uid", ObjectPrefix: "e-1", State: "J", Resource: ResourceJobSync,
+		Input: map[string]any{"Image": "busybox", "BackoffLimit": int64(2)}, Revision: &kstatesv1alpha1.StateMachineRevisionSpec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *job.Spec.BackoffLimit != 2 || job.Labels[kstatesv1alpha1.LabelExecutionUID] != "uid" ||
+		job.Spec.Template.Labels[kstatesv1alpha1.LabelExecutionUID] != "" || job.Spec.Template.Spec.Containers[0].Image != "busybox" ||
+		job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Fatalf("job %+v", job)
+	}
+	if _, err := BuildJob(&Task{Resource: ResourceJob, Input: map[string]any{"Image": "x", "BackoffLimit": "2"},
+		Revision: &kstatesv1alpha1.StateMachineRevisionSpec{}}); err == nil {
+		t.Fatal("a string BackoffLimit was accepted")
+	}
+}
