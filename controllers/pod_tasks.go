@@ -39,7 +39,7 @@ func (r *ExecutionReconciler) buildPod(s *scope, t taskRef) (*corev1.Pod, error)
 // built or that the API server rejects is not an error here: the next reconcile finds no pod
 // and fails the task with the reason (checkTask).
 func (r *ExecutionReconciler) createTaskPod(ctx context.Context, s *scope, t taskRef) error {
-	if podtask.IsJobResource(t.resource) {
+	if podtask.IsJobTask(t.resource, &s.rev.Spec) {
 		return r.createTaskJob(ctx, s, t)
 	}
 	pod, err := r.buildPod(s, t)
@@ -65,7 +65,7 @@ func rejected(err error) bool {
 // finished; a pod that is missing is created (again), and one that cannot be built or is
 // rejected fails the task with States.TaskFailed naming the reason.
 func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef) (engine.Event, bool, error) {
-	if podtask.IsJobResource(t.resource) {
+	if podtask.IsJobTask(t.resource, &s.rev.Spec) {
 		return r.checkJobTask(ctx, s, t)
 	}
 	th := t.thread

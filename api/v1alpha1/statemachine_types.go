@@ -76,6 +76,20 @@ type TaskBinding struct {
 	// as a file and reports its output through its termination message (docs/operator.md).
 	// +required
 	Container TaskContainer `json:"container"`
+
+	// job, when set, runs the container as the pod template of a batch/v1 Job instead of a
+	// bare Pod: a resource ending in ".sync" waits for the Job to complete or fail, any other
+	// starts it and goes on with {"JobName", "Namespace"}.
+	// +optional
+	Job *TaskBindingJob `json:"job,omitempty"`
+}
+
+// TaskBindingJob are the Job settings of a binding that runs as a Job.
+type TaskBindingJob struct {
+	// backoffLimit is the Job's backoffLimit: how many failed pods it retries (default 0).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
 }
 
 // StateMachineStatus is what the StateMachine controller observed.

@@ -26,6 +26,24 @@ func IsJobResource(resource string) bool {
 	return resource == ResourceJob || resource == ResourceJobSync
 }
 
+// IsJobTask reports whether a task runs as a Job: a built-in Job resource, or a binding with
+// job settings.
+func IsJobTask(resource string, rev *kstatesv1alpha1.StateMachineRevisionSpec) bool {
+	return IsJobResource(resource) || jobBinding(resource, rev) != nil
+}
+
+func jobBinding(resource string, rev *kstatesv1alpha1.StateMachineRevisionSpec) *kstatesv1alpha1.TaskBindingJob {
+	if rev == nil {
+		return nil
+	}
+	for i := range rev.Bindings {
+		if b := &rev.Bindings[i]; b.Resource == resource {
+			return b.Job
+		}
+	}
+	return nil
+}
+
 // JobWaits reports whether a Job task waits for the Job to finish (.sync).
 func JobWaits(resource string) bool { return strings.HasSuffix(resource, ".sync") }
 
@@ -33,6 +51,17 @@ func JobWaits(resource string) bool { return strings.HasSuffix(resource, ".sync"
 // neither the execution label nor the task label (they are the Job's, not task pods); the Job
 // carries both, and the thread, state and entry annotations.
 func BuildJob(t *Task) (*batchv1.Job, error) {
+	if b := jobBinding(t.Resource, t.Revision); b != nil && !IsJobResource(t.Resource) {
+		pod, err := Build(t)
+		if err != nil {
+			return nil, err
+		}
+		backoff := int32(0)
+		if b.BackoffLimit != nil {
+			backoff = *b.BackoffLimit
+		}
+		return jobOf(t, pod, backoff), nil
+	}
 	in, ok := t.Input.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("the input of a %s task must be an object with an Image", t.Resource)
@@ -58,6 +87,11 @@ func BuildJob(t *Task) (*batchv1.Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	return jobOf(t, pod, backoff), nil
+}
+
+// jobOf wraps a task pod into a Job.
+func jobOf(t *Task, pod *corev1.Pod, backoff int32) *batchv1.Job {
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: pod.Namespace, Name: pod.Name,
@@ -82,7 +116,7 @@ func BuildJob(t *Task) (*batchv1.Job, error) {
 	}
 	delete(pod.Labels, kstatesv1alpha1.LabelExecutionUID)
 	delete(pod.Labels, TaskLabel)
-	return job, nil
+	return job
 }
 
 func toInt(v any) (int64, bool) {

@@ -215,3 +215,17 @@ func TestBuildJob(t *testing.T) {
 		t.Fatal("a string BackoffLimit was accepted")
 	}
 }
+
+func TestBuildJobFromBinding(t *testing.T) {
+	two := int32(2)
+	rev := &kstatesv1alpha1.StateMachineRevisionSpec{Bindings: []kstatesv1alpha1.TaskBinding{
+		{Resource: "r.sync", Container: kstatesv1alpha1.TaskContainer{Image: "img"}, Job: &kstatesv1alpha1.TaskBindingJob{BackoffLimit: &two}},
+		{Resource: "p", Container: kstatesv1alpha1.TaskContainer{Image: "img"}}}}
+	if !IsJobTask("r.sync", rev) || IsJobTask("p", rev) || !IsJobTask(ResourceJob, nil) || IsJobTask(ResourcePod, rev) {
+		t.Fatal("IsJobTask")
+	}
+	job, err := BuildJob(&Task{Namespace: "ns", ObjectPrefix: "e-1", State: "S", Resource: "r.sync", Input: map[string]any{"BackoffLimit": "not ours"}, Revision: rev})
+	if err != nil || *job.Spec.BackoffLimit != 2 || job.Spec.Template.Spec.Containers[0].Image != "img" {
+		t.Fatalf("BuildJob: %v %+v", err, job)
+	}
+}

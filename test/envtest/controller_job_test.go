@@ -125,3 +125,27 @@ func TestJobTasks(t *testing.T) {
 			wantPhase:  kstatesv1alpha1.ExecutionFailed, wantError: "States.TaskFailed", wantCause: "BackoffLimit"},
 	})
 }
+
+// TestJobBinding: a binding with job settings runs an AWS .sync resource as a Job.
+func TestJobBinding(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	const res = "arn:aws:states:::batch:submitJob.sync"
+	sm := makeStateMachine(ns, "batch", `{"StartAt":"B","States":{"B":{"Type":"Task","Resource":"`+res+`",
+		"Parameters":{"JobName":"load"},"ResultSelector":{"n.$":"$.rows"},"End":true}}}`)
+	backoff := int32(2)
+	sm.Spec.Bindings = []kstatesv1alpha1.TaskBinding{{Resource: res, Container: kstatesv1alpha1.TaskContainer{Image: "loader:1"},
+		Job: &kstatesv1alpha1.TaskBindingJob{BackoffLimit: &backoff}}}
+	create(ctx, t, sm.obj())
+	e := makeExecution(ns, "batch").stateMachine("batch").obj()
+	create(ctx, t, e)
+	job := taskJob(ctx, t, ns, e, "B")
+	if *job.Spec.BackoffLimit != 2 || job.Spec.Template.Spec.Containers[0].Image != "loader:1" {
+		t.Errorf("job: backoffLimit %d, image %s", *job.Spec.BackoffLimit, job.Spec.Template.Spec.Containers[0].Image)
+	}
+	runJobPod(ctx, t, job, "a", 0, `{"rows":7}`)
+	finishJob(ctx, t, job, true)
+	if got := waitPhase(ctx, t, ns, "batch", kstatesv1alpha1.ExecutionSucceeded); !jsonEq(got.Status.Output, `{"n":7}`) {
+		t.Errorf("output %s", got.Status.Output)
+	}
+}
