@@ -103,11 +103,11 @@ func TestCallbackTasks(t *testing.T) {
 			}},
 		{reason: "heartbeats extend the HeartbeatSeconds deadline until a success",
 			definition: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod.waitForTaskToken","Parameters":{"Image":"x"},
-				"HeartbeatSeconds":2,"End":true}}}`,
+				"HeartbeatSeconds":3,"End":true}}}`,
 			wantPhase: kstatesv1alpha1.ExecutionSucceeded, wantOutput: `"done"`,
 			world: func(ctx context.Context, t *testing.T, ns string, e *kstatesv1alpha1.Execution) {
 				token := podToken(ctx, t, ns, e, "T", 0)
-				for range 4 { // 4 s in all: twice the heartbeat interval
+				for range 5 { // over 5 s in all: more than the heartbeat interval, with room for a slow reconcile
 					wantCallback(t, sendCallback(ctx, t, ns, kstatesv1alpha1.TaskCallbackSpec{Token: token, Heartbeat: true}), kstatesv1alpha1.TaskCallbackAccepted)
 					sleep(1)
 				}
