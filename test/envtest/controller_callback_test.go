@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
@@ -162,6 +163,31 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 	wantCallback(t, cb, kstatesv1alpha1.TaskCallbackAccepted)
 	got := waitPhase(ctx, t, ns, "cb", kstatesv1alpha1.ExecutionSucceeded)
 	if !jsonEq(got.Status.Output, `{"after":"restart"}`) {
+		t.Errorf("output %s", got.Status.Output)
+	}
+}
+
+// TestCallbackTokenOfAnExistingPod: when a callback task's pod already exists (a reconcile
+// created it, then its status write was lost, so the repeated step issued a new token), the
+// execution adopts the pod's token: the token the pod holds is the one that works.
+func TestCallbackTokenOfAnExistingPod(t *testing.T) {
+	ctx, ns := setup(t)
+	create(ctx, t, makeStateMachine(ns, "adopt", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod.waitForTaskToken","Parameters":{"Image":"x"},"End":true}}}`).obj())
+	e := makeExecution(ns, "adopt").stateMachine("adopt").obj()
+	create(ctx, t, e)
+	// The pod the lost reconcile created: the first state's entered event is event 2.
+	podToken := podtask.NewTaskToken(ns, e.Name)
+	pod := &corev1.Pod{ObjectMeta: metaName(ns, podtask.PodName(kstatesv1alpha1.ExecutionObjectPrefix(e.Name, string(e.UID)), "T", "", 2, 0)),
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: podtask.ContainerName, Image: "x",
+			Env: []corev1.EnvVar{{Name: podtask.TaskTokenEnv, Value: podToken}}}}}}
+	create(ctx, t, pod)
+	startManager(t, ns, nil)
+	got := waitFor(ctx, t, e, "the task to run", func(e *kstatesv1alpha1.Execution) bool { return e.Status.CurrentState == "T" })
+	if got.Status.EngineState == nil || !strings.Contains(string(got.Status.EngineState.Raw), podToken) {
+		t.Fatalf("the engine state does not hold the pod's token")
+	}
+	wantCallback(t, sendCallback(ctx, t, ns, success(podToken, `{"adopted":true}`)), kstatesv1alpha1.TaskCallbackAccepted)
+	if got := waitPhase(ctx, t, ns, "adopt", kstatesv1alpha1.ExecutionSucceeded); !jsonEq(got.Status.Output, `{"adopted":true}`) {
 		t.Errorf("output %s", got.Status.Output)
 	}
 }
