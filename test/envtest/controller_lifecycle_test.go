@@ -414,6 +414,8 @@ func TestANewManagerResumesFromTheStatus(t *testing.T) {
 	e := makeExecution(ns, "e").stateMachine("m").obj()
 	create(ctx, t, e)
 	pod := taskPod(ctx, t, ns, e, "T", 0)
+	// The pod is created before the status write that records it: wait for that write.
+	waitFor(ctx, t, e, "the Task recorded", func(e *kstatesv1alpha1.Execution) bool { return e.Status.CurrentState == "T" })
 	stop()
 	completePod(ctx, t, pod, 0, `"ok"`)
 	sleep(0.5)
