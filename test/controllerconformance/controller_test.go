@@ -1,3 +1,7 @@
+// Package controllerconformance runs AWS-recorded conformance cases (the folder named by
+// $KSTATES_CONFORMANCE_DIR) through the Kubernetes controller on a real API server and
+// compares the pass rate with the engine's alone, judging both with
+// internal/engine/conformance.
 package controllerconformance
 
 import (
@@ -23,6 +27,7 @@ import (
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/engine"
+	"github.com/kstates/kstates/internal/engine/conformance"
 )
 
 // Sampling: sampleSize cases without Task states in JSONPath mode, chosen by sampleSeed;
@@ -43,11 +48,11 @@ func TestConformanceThroughTheController(t *testing.T) {
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
-	all, err := LoadCases(dir)
+	all, err := conformance.LoadCases(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pool []*Case
+	var pool []*conformance.Case
 	for _, c := range all {
 		if !c.HasFeature("jsonata") && !c.HasTask() {
 			pool = append(pool, c)
@@ -63,7 +68,7 @@ func TestConformanceThroughTheController(t *testing.T) {
 		}
 	}
 	sample := pool[:min(size, len(pool))]
-	var cases []*Case
+	var cases []*conformance.Case
 	skipped := map[string]int{}
 	for _, c := range sample {
 		if c.MaxWaitSeconds > maxWaitSeconds {
@@ -78,14 +83,14 @@ func TestConformanceThroughTheController(t *testing.T) {
 	t.Logf("sample of %d cases (seed %d) from %d without Task states in JSONPath mode; %d run, skipped %v", len(sample), sampleSeed, len(pool), len(cases), skipped)
 
 	// The engine alone.
-	engineVerdicts := make([]Verdict, len(cases))
+	engineVerdicts := make([]conformance.Verdict, len(cases))
 	for i, c := range cases {
-		r, err := RunEngine(c)
+		r, err := conformance.RunEngine(c)
 		if err != nil {
-			engineVerdicts[i] = Verdict{Why: err.Error()}
+			engineVerdicts[i] = conformance.Verdict{Why: err.Error()}
 			continue
 		}
-		engineVerdicts[i] = Judge(c, r)
+		engineVerdicts[i] = conformance.Judge(c, r)
 	}
 
 	// Through the controller: every case as a StateMachine and an Execution, all at once.
@@ -119,8 +124,8 @@ func TestConformanceThroughTheController(t *testing.T) {
 	var ctrlPass, engPass, ctrlStrict, engStrict, ctrlHist, engHist, ctrlHistN, engHistN, roleOnly int
 	for i, c := range cases {
 		r := controllerResult(ctx, t, ns.Name, execs[execName(i)], i, c.StateMachineType == "EXPRESS")
-		v, ev := Judge(c, r), engineVerdicts[i]
-		count := func(v Verdict, pass, strict, hist, histN *int) {
+		v, ev := conformance.Judge(c, r), engineVerdicts[i]
+		count := func(v conformance.Verdict, pass, strict, hist, histN *int) {
 			if v.Pass {
 				*pass++
 				if v.StrictCause {
@@ -137,9 +142,9 @@ func TestConformanceThroughTheController(t *testing.T) {
 		count(v, &ctrlPass, &ctrlStrict, &ctrlHist, &ctrlHistN)
 		count(ev, &engPass, &engStrict, &engHist, &engHistN)
 		switch {
-		case ev.Pass && !v.Pass && Judge(withoutRole(c), r).Pass:
+		case ev.Pass && !v.Pass && conformance.Judge(withoutRole(c), r).Pass:
 			roleOnly++
-			t.Logf("differs only in $$.Execution.RoleArn (empty through the controller, %q recorded): %s", RoleArn, c.Name)
+			t.Logf("differs only in $$.Execution.RoleArn (empty through the controller, %q recorded): %s", conformance.RoleArn, c.Name)
 		case ev.Pass && !v.Pass:
 			t.Logf("FAIL through the controller only: %s: %s", c.Name, v.Why)
 		case !v.Pass:
@@ -227,16 +232,16 @@ func waitAllFinal(ctx context.Context, t *testing.T, ns string, n int) map[strin
 // controllerResult reads an ended execution's outcome and whole history, and rewrites the
 // controller's names for the execution ($$.Execution.Id and .Name, $$.StateMachine.Id and
 // .Name) into the recording's, so that the case's normalisation applies unchanged.
-func controllerResult(ctx context.Context, t *testing.T, ns string, e *kstatesv1alpha1.Execution, i int, express bool) Result {
+func controllerResult(ctx context.Context, t *testing.T, ns string, e *kstatesv1alpha1.Execution, i int, express bool) conformance.Result {
 	t.Helper()
 	rename := strings.NewReplacer(
-		controllers.ExecutionARN(ns, smName(i), execName(i)), ExecutionARN,
-		controllers.StateMachineARN(ns, smName(i)), StateMachineARN,
-		execName(i), ExecutionName,
-		smName(i), StateMachine,
+		controllers.ExecutionARN(ns, smName(i), execName(i)), conformance.ExecutionARN,
+		controllers.StateMachineARN(ns, smName(i)), conformance.StateMachineARN,
+		execName(i), conformance.ExecutionName,
+		smName(i), conformance.StateMachine,
 	).Replace
 	st := e.Status
-	r := Result{Error: st.Error, Cause: rename(st.Cause)}
+	r := conformance.Result{Error: st.Error, Cause: rename(st.Cause)}
 	switch st.Phase {
 	case kstatesv1alpha1.ExecutionSucceeded:
 		r.Status = engine.StatusSucceeded
@@ -259,7 +264,7 @@ func controllerResult(ctx context.Context, t *testing.T, ns string, e *kstatesv1
 		if err := json.Unmarshal([]byte(out), &r.Output); err != nil {
 			t.Errorf("%s: output %q is not JSON: %v", e.Name, out, err)
 		}
-		r.Output = mapStrings(r.Output, func(_ string, s string) any { return rename(s) }, nil)
+		r.Output = conformance.MapStrings(r.Output, func(_ string, s string) any { return rename(s) }, nil)
 	}
 	if express {
 		return r
@@ -286,11 +291,11 @@ func controllerResult(ctx context.Context, t *testing.T, ns string, e *kstatesv1
 // withoutRole is the case as it would have been recorded with no execution role: the
 // recording's role name becomes "" in the expected output and cause. The controller has no
 // IAM role to give $$.Execution.RoleArn; only that difference is told apart from a failure.
-func withoutRole(c *Case) *Case {
+func withoutRole(c *conformance.Case) *conformance.Case {
 	d := *c
-	d.Expected.Output = json.RawMessage(strings.ReplaceAll(string(c.Expected.Output), `"`+RoleArn+`"`, `""`))
+	d.Expected.Output = json.RawMessage(strings.ReplaceAll(string(c.Expected.Output), `"`+conformance.RoleArn+`"`, `""`))
 	if c.Expected.Cause != nil {
-		cause := strings.ReplaceAll(*c.Expected.Cause, RoleArn, "")
+		cause := strings.ReplaceAll(*c.Expected.Cause, conformance.RoleArn, "")
 		d.Expected.Cause = &cause
 	}
 	return &d

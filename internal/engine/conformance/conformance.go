@@ -1,12 +1,11 @@
-// Package controllerconformance runs AWS-recorded conformance cases (the folder named by
-// $KSTATES_CONFORMANCE_DIR) through the Kubernetes controller on a real API server and
-// compares the pass rate with the engine's alone.
+// Package conformance compares executions with the AWS-recorded cases of the folder named
+// by KSTATES_CONFORMANCE_DIR, normalising the answers as that folder's README.md and
+// NORMALISATION.json say: loading a case, running it on the engine alone, and judging an
+// outcome (status, output or error, history types and events).
 //
-// This file holds what the comparison needs, exported: loading a case, running it on the
-// engine alone, and judging an outcome with the normalisation of the folder's README.md. It
-// follows internal/engine/conformance (whose copy lives in a _test.go file and cannot be
-// imported); that test could use this package instead of its own copy.
-package controllerconformance
+// Its test runs every case through the engine; test/controllerconformance runs a sample
+// through the Kubernetes controller and judges it with the same code.
+package conformance
 
 import (
 	"context"
@@ -53,12 +52,13 @@ type Case struct {
 		Error  *string         `json:"error"`
 		Cause  *string         `json:"cause"`
 	} `json:"expected"`
-	CauseJSON            json.RawMessage `json:"cause_json"`
-	ExpectedHistoryTypes []string        `json:"expected_history_types"`
-	Nondeterministic     bool            `json:"nondeterministic"`
-	StateMachineType     string          `json:"state_machine_type"`
-	MaxWaitSeconds       float64         `json:"max_wait_seconds"`
-	Features             []string        `json:"features"`
+	CauseJSON            json.RawMessage  `json:"cause_json"`
+	ExpectedHistoryTypes []string         `json:"expected_history_types"`
+	RecordedEvents       []map[string]any `json:"recorded_events"`
+	Nondeterministic     bool             `json:"nondeterministic"`
+	StateMachineType     string           `json:"state_machine_type"`
+	MaxWaitSeconds       float64          `json:"max_wait_seconds"`
+	Features             []string         `json:"features"`
 	Normalisation        struct {
 		Transformers []struct {
 			Type         string `json:"type"`
@@ -144,6 +144,9 @@ type Result struct {
 	Error, Cause string
 	// HistoryTypes are the event types in order (nil when not recorded, as for EXPRESS).
 	HistoryTypes []string
+	// Events are the whole events, when known (the engine's), to compare with the recorded
+	// ones.
+	Events []engine.HistoryEvent
 }
 
 // RunEngine runs the case on the engine alone, as internal/engine/conformance does: a virtual
@@ -155,16 +158,21 @@ func RunEngine(c *Case) (res Result, err error) {
 		}
 	}()
 	def, diags := asl.Parse(c.Definition, asl.Options{Type: c.StateMachineType})
-	if def == nil || asl.HasErrors(diags) {
+	for _, d := range diags {
+		if d.Severity == asl.SeverityError {
+			return res, fmt.Errorf("definition rejected: %s %s %s", d.Code, d.Location, d.Message)
+		}
+	}
+	if def == nil {
 		return res, fmt.Errorf("definition rejected: %v", diags)
 	}
 	prog, err := engine.Compile(def)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("compile: %w", err)
 	}
 	input, err := value.Parse(c.Input)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("input: %w", err)
 	}
 	name, role, kind := ExecutionName, RoleArn, "execution"
 	if c.StateMachineType == "EXPRESS" {
@@ -187,9 +195,10 @@ func RunEngine(c *Case) (res Result, err error) {
 		UUID:   func() string { n++; return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) },
 		Int63n: func(k int64) int64 { return 7 % k },
 	})
-	res = Result{Status: r.Status, Output: r.Output, Error: r.Error, Cause: r.Cause}
-	for _, e := range r.History {
-		res.HistoryTypes = append(res.HistoryTypes, e.Type)
+	res = Result{Status: r.Status, Output: r.Output, Error: r.Error, Cause: r.Cause,
+		HistoryTypes: make([]string, len(r.History)), Events: r.History}
+	for i, e := range r.History {
+		res.HistoryTypes[i] = e.Type
 	}
 	return res, nil
 }
@@ -202,7 +211,12 @@ type Verdict struct {
 	// HistoryCompared and HistoryMatch: the event types were recorded (and not rewritten by
 	// the recording test) and match.
 	HistoryCompared, HistoryMatch bool
-	Why                           string
+	// EventsCompared and EventsMatch: the whole events (ids, links, details) were compared
+	// with the recorded ones (the types match, the order is fixed, the case deterministic)
+	// and match; EventWhy tells the first that does not.
+	EventsCompared, EventsMatch bool
+	EventWhy                    string
+	Why                         string
 }
 
 // Judge compares a result with the case's recording: the status, then the output of a
@@ -218,6 +232,16 @@ func Judge(c *Case, r Result) Verdict {
 			sort.Strings(want)
 		}
 		v.HistoryMatch = reflect.DeepEqual(got, want)
+	}
+	if v.HistoryCompared && v.HistoryMatch && r.Events != nil && len(c.RecordedEvents) == len(r.Events) &&
+		(c.Normalisation.HistoryOrderMayVary == nil || !*c.Normalisation.HistoryOrderMayVary) && !c.Nondeterministic {
+		v.EventsCompared, v.EventsMatch = true, true
+		for i, e := range r.Events {
+			if why := compareEvent(c, e, c.RecordedEvents[i]); why != "" {
+				v.EventsMatch, v.EventWhy = false, fmt.Sprintf("#%d: %s", i+1, why)
+				break
+			}
+		}
 	}
 	if r.Status != c.Expected.Status {
 		v.Why = fmt.Sprintf("status %s (%s: %s), want %s", r.Status, r.Error, r.Cause, c.Expected.Status)
@@ -278,7 +302,7 @@ func Normalise(c *Case, v any) any {
 	if err := json.Unmarshal(value.Marshal(v), &x); err != nil {
 		return v
 	}
-	x = mapStrings(x, func(k string, s string) any {
+	x = MapStrings(x, func(k string, s string) any {
 		if tsKeyRe.MatchString(k) && !isoFullRe.MatchString(s) {
 			return "timestamp"
 		}
@@ -293,10 +317,10 @@ func Normalise(c *Case, v any) any {
 		switch {
 		case tr.Type == "JsonpathTransformer" && strings.HasPrefix(tr.JSONPath, "$.."):
 			key := strings.TrimPrefix(tr.JSONPath, "$..")
-			x = mapStrings(x, nil, func(k string, _ any) (any, bool) { return tr.Replacement, k == key })
+			x = MapStrings(x, nil, func(k string, _ any) (any, bool) { return tr.Replacement, k == key })
 		case tr.Type == "RegexTransformer" && !tr.RuntimeValue:
 			if re, err := regexp.Compile(tr.Regex); err == nil {
-				x = mapStrings(x, func(_ string, s string) any { return re.ReplaceAllString(s, tr.Replacement) }, nil)
+				x = MapStrings(x, func(_ string, s string) any { return re.ReplaceAllString(s, tr.Replacement) }, nil)
 			}
 		}
 	}
@@ -318,10 +342,10 @@ func NormaliseCause(s string) string {
 	return strings.ReplaceAll(s, ":"+Region+":", ":<region>:")
 }
 
-// mapStrings rewrites a decoded JSON value: member values for which byKey answers true are
+// MapStrings rewrites a decoded JSON value: member values for which byKey answers true are
 // replaced (and not descended into); other strings go through str (with their member key, ""
 // in arrays).
-func mapStrings(v any, str func(key, s string) any, byKey func(key string, v any) (any, bool)) any {
+func MapStrings(v any, str func(key, s string) any, byKey func(key string, v any) (any, bool)) any {
 	var walk func(key string, v any) any
 	walk = func(key string, v any) any {
 		switch t := v.(type) {
@@ -385,3 +409,86 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// compareEvent compares one engine event with the recorded one: id, previousEventId, type
+// and details. The recorder parsed JSON texts in details into values in some places and not
+// in others, so a JSON text matches either its text or its value.
+func compareEvent(c *Case, e engine.HistoryEvent, rec map[string]any) string {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err.Error()
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		return err.Error()
+	}
+	for _, k := range []string{"id", "previousEventId", "type"} {
+		if !reflect.DeepEqual(got[k], rec[k]) {
+			return fmt.Sprintf("%s %v, recorded %v", k, got[k], rec[k])
+		}
+	}
+	key := engine.DetailsKey(e.Type)
+	gd, rd := got[key], rec[key]
+	if rd == nil && gd == nil {
+		return ""
+	}
+	if m, ok := gd.(map[string]any); ok {
+		if cause, ok := m["cause"].(string); ok {
+			m["cause"] = NormaliseCause(cause)
+		}
+	}
+	gn := Normalise(c, gd)
+	if !looseEqual(c, gn, rd) {
+		return fmt.Sprintf("%s\n  got      %s\n  recorded %s", key, mustJSON(gn), mustJSON(rd))
+	}
+	return ""
+}
+
+// looseEqual is equality in which a JSON text also matches its (normalised) value.
+func looseEqual(c *Case, got, rec any) bool {
+	if reflect.DeepEqual(got, rec) {
+		return true
+	}
+	switch g := got.(type) {
+	case string:
+		var v any
+		if json.Unmarshal([]byte(g), &v) == nil && !isString(v) {
+			if reflect.DeepEqual(v, rec) {
+				return true
+			}
+			nv := Normalise(c, v)
+			if reflect.DeepEqual(nv, rec) {
+				return true
+			}
+			if rs, ok := rec.(string); ok {
+				var rv any
+				return json.Unmarshal([]byte(rs), &rv) == nil && reflect.DeepEqual(nv, rv)
+			}
+		}
+	case map[string]any:
+		r, ok := rec.(map[string]any)
+		if !ok || len(r) != len(g) {
+			return false
+		}
+		for k, v := range g {
+			if !looseEqual(c, v, r[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		r, ok := rec.([]any)
+		if !ok || len(r) != len(g) {
+			return false
+		}
+		for i := range g {
+			if !looseEqual(c, g[i], r[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
