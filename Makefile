@@ -1,5 +1,5 @@
-# kstates Makefile. `make run` runs the sample order workflow offline;
-# `make test` runs every test (unit, conformance, envtest).
+# kstates Makefile. `make demo` runs the order workflow on a real local cluster; `make run`
+# runs it offline; `make test` runs every test (unit, conformance, envtest).
 SHELL := /usr/bin/env bash
 GO ?= go
 BIN := $(CURDIR)/bin
@@ -7,13 +7,16 @@ SHARED ?= $(abspath $(CURDIR)/../shared)
 export KSTATES_CONFORMANCE_DIR ?= $(SHARED)/conformance
 export KSTATES_JSONATA_SUITE_DIR ?= $(SHARED)/jsonata-test-suite
 
-.PHONY: all build run test test-e2e vet fmt-check bench bench-vs-local-sfn fuzz conformance
+.PHONY: all build demo run test test-e2e vet fmt-check bench bench-vs-local-sfn fuzz conformance
 .PHONY: generate manifests verify-generated envtest controller-gen
 
 all: build
 
 build: ## Build the kstates CLI.
 	$(GO) build -o $(BIN)/kstates ./cmd/kstates
+
+demo: build ## The order workflow on a cluster: $$KUBECONFIG's, else the local one (brought up if needed); three orders to their end (docs/demo.md).
+	hack/demo.sh
 
 run: build ## Run the sample workflow offline with mocked tasks.
 	$(BIN)/kstates validate examples/order/statemachine.yaml

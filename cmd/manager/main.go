@@ -6,6 +6,7 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -30,6 +31,21 @@ import (
 // leaderElectionID names the Lease the manager replicas compete for.
 const leaderElectionID = "manager.kstates.io"
 
+// watchedNamespaces turns the --namespaces value into the cache's namespaces: nil (all)
+// for "", else one entry per non-empty name.
+func watchedNamespaces(flagValue string) map[string]cache.Config {
+	var out map[string]cache.Config
+	for _, ns := range strings.Split(flagValue, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			if out == nil {
+				out = map[string]cache.Config{}
+			}
+			out[ns] = cache.Config{}
+		}
+	}
+	return out
+}
+
 // newScheme returns the kinds the manager reads and writes: the built-in ones (Pods, Events)
 // and kstates.io/v1alpha1.
 func newScheme() *runtime.Scheme {
@@ -47,6 +63,8 @@ type options struct {
 	leaderElect   bool
 	// executionWorkers is how many executions are reconciled at once.
 	executionWorkers int
+	// namespaces, comma-separated, limits the manager to those namespaces ("" watches all).
+	namespaces string
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) (options, zap.Options, error) {
@@ -60,6 +78,8 @@ func parseFlags(fs *flag.FlagSet, args []string) (options, zap.Options, error) {
 		"elect a leader so that only one replica reconciles at a time")
 	fs.IntVar(&o.executionWorkers, "execution-workers", 8,
 		"how many executions are reconciled concurrently")
+	fs.StringVar(&o.namespaces, "namespaces", "",
+		"comma-separated namespaces to reconcile, ignoring every other one (default: all namespaces)")
 	zo := zap.Options{}
 	zo.BindFlags(fs)
 	err := fs.Parse(args)
@@ -92,7 +112,8 @@ func main() {
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
 		// Only task pods are cached, not every pod of the cluster.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		// --namespaces: every watch (and so every reconcile) is limited to those namespaces.
+		Cache: cache.Options{DefaultNamespaces: watchedNamespaces(o.namespaces), ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{podtask.TaskLabel: "true"})},
 		}},
 		Controller: config.Controller{GroupKindConcurrency: map[string]int{"Execution.kstates.io": o.executionWorkers}},

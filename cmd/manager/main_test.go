@@ -35,6 +35,8 @@ func TestFlags(t *testing.T) {
 		{"flags override the defaults",
 			[]string{"--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:9090", "--leader-elect"},
 			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true, executionWorkers: 8}},
+		{"--namespaces limits the manager to some namespaces", []string{"--namespaces=a,b"},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, namespaces: "a,b"}},
 	}
 	for _, c := range cases {
 		got, _, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), c.args)
@@ -43,6 +45,21 @@ func TestFlags(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("%s: got %+v, want %+v", c.reason, got, c.want)
+		}
+	}
+}
+
+func TestWatchedNamespaces(t *testing.T) {
+	if got := watchedNamespaces(""); got != nil {
+		t.Errorf(`"" watches %v, want all namespaces (nil)`, got)
+	}
+	got := watchedNamespaces(" kstates-demo, ,team-a,")
+	if len(got) != 2 {
+		t.Errorf("got %v, want kstates-demo and team-a", got)
+	}
+	for _, ns := range []string{"kstates-demo", "team-a"} {
+		if _, ok := got[ns]; !ok {
+			t.Errorf("got %v, want %s in it", got, ns)
 		}
 	}
 }

@@ -104,6 +104,7 @@ func TestTheOrderExampleSucceedsAfterARetriedInventoryCheck(t *testing.T) {
 	want := map[string]any{
 		"orderId": "ord-1001", "status": "CONFIRMED", "totalCents": 4997.0, "chargeId": "ch_1001",
 		"reservationId": "res-7781", "confirmationMessageId": "msg-42", "execution": "order-test-1",
+		"approvedBy": "auto (under 500.00)", // under 500.00: no person asked
 	}
 	out, _ := doc["output"].(map[string]any)
 	for k, v := range want {
@@ -136,12 +137,12 @@ func TestTheOrderExampleSucceedsAfterARetriedInventoryCheck(t *testing.T) {
 		t.Errorf("CheckInventory failed %d and was scheduled %d times, want once and twice (the retry)", inventoryFailures, inventoryScheduled)
 	}
 	names := strings.Join(entered(evs), " ")
-	for _, s := range []string{"ValidateOrder", "Checks", "CheckInventory", "CheckFraud", "IsFraudulent", "ChargePayment", "WaitForDispatch", "SendConfirmation", "OrderConfirmed"} {
+	for _, s := range []string{"ValidateOrder", "Checks", "CheckInventory", "CheckFraud", "IsFraudulent", "NeedsApproval", "AutoApprove", "ChargePayment", "WaitForDispatch", "SendConfirmation", "OrderConfirmed"} {
 		if !strings.Contains(names, s) {
 			t.Errorf("state %s was not entered (entered: %s)", s, names)
 		}
 	}
-	if strings.Contains(names, "Refund") {
+	if strings.Contains(names, "Refund") || strings.Contains(names, "RequestApproval") {
 		t.Errorf("the happy path entered Refund: %s", names)
 	}
 	for i, ev := range evs {
@@ -183,12 +184,17 @@ func TestTheOrderExampleWithStepFunctionsLocalMocks(t *testing.T) {
 		{"HappyPath", "SUCCEEDED", ""},
 		{"Fraud", "FAILED", "OrderRejected"},
 		{"PaymentDeclined", "FAILED", "PaymentDeclined"},
+		{"Approved", "SUCCEEDED", ""},
+		{"NotApproved", "FAILED", "OrderNotApproved"},
 	} {
 		_, doc := runJSON(t, "run", example+"statemachine.yaml", "--input-file", example+"input.json",
 			"--mocks", example+"MockConfigFile.json", "--test-case", tc.testCase, "--clock", "virtual",
 			"--context", `{"StateMachine": {"Name": "OrderProcessing"}}`)
 		if doc["status"] != tc.status || (tc.error != "" && doc["error"] != tc.error) {
 			t.Errorf("test case %s: %v %v (%v), want %s %s", tc.testCase, doc["status"], doc["error"], doc["cause"], tc.status, tc.error)
+		}
+		if out, _ := doc["output"].(map[string]any); tc.testCase == "Approved" && out["approvedBy"] != "grace" {
+			t.Errorf("test case Approved: output %v, want approvedBy grace (the approver's answer)", doc["output"])
 		}
 	}
 }

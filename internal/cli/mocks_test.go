@@ -216,6 +216,8 @@ func TestTheExampleMockFilesParse(t *testing.T) {
 		{"MockConfigFile.json", MockSelection{TestCase: "HappyPath"}},
 		{"MockConfigFile.json", MockSelection{TestCase: "PaymentDeclined"}},
 		{"MockConfigFile.json", MockSelection{TestCase: "Fraud"}},
+		{"MockConfigFile.json", MockSelection{TestCase: "Approved"}},
+		{"MockConfigFile.json", MockSelection{TestCase: "NotApproved"}},
 	} {
 		data, err := os.ReadFile("../../examples/order/" + f.file)
 		if err != nil {

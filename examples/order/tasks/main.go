@@ -1,8 +1,8 @@
 // Command order-tasks is the order demo's task containers in one binary (image
 // kstates.local/order-tasks:dev): its first argument names the task.
 //
-//	order-tasks validate-order | check-inventory | check-fraud | charge-payment |
-//	            refund | notify | send-confirmation
+//	order-tasks validate-order | check-inventory | check-fraud | request-approval |
+//	            charge-payment | refund | notify | send-confirmation
 //
 // Each reads its input and reports its output or named error through internal/taskkit (the
 // pod task contract). The tasks are deterministic so that the demo's three paths can be
@@ -12,7 +12,10 @@
 //     contains "flaky": the first attempt fails, the retry succeeds;
 //   - charge-payment declines with PaymentDeclined the card 4000000000000002 (any card
 //     ending in 0002), or any order whose id contains "decline";
-//   - check-fraud scores 95 for a customer id containing "fraud", 90 above 1,000,000 cents.
+//   - check-fraud scores 95 for a customer id containing "fraud", 90 above 1,000,000 cents;
+//   - request-approval is the callback task of a .waitForTaskToken state: it "asks" a person
+//     (it logs the command that approves) and exits 0, which leaves the task waiting until
+//     someone runs `kstates send-task-success` (or send-task-failure --error Rejected).
 package main
 
 import (
@@ -29,6 +32,7 @@ var tasks = map[string]taskkit.Handler{
 	"validate-order":    validateOrder,
 	"check-inventory":   checkInventory,
 	"check-fraud":       checkFraud,
+	"request-approval":  requestApproval,
 	"charge-payment":    chargePayment,
 	"refund":            refund,
 	"notify":            notify,
@@ -137,6 +141,40 @@ func checkFraud(t *taskkit.Task) (any, error) {
 		score = 90
 	}
 	return map[string]any{"score": score, "model": "v3"}, nil
+}
+
+// requestApproval asks for a manager's approval of a large order. It is bound to
+// arn:aws:states:::lambda:invoke.waitForTaskToken, so its input is that integration's
+// Parameters: {"FunctionName": ..., "Payload": {orderId, totalCents, taskToken, ...}}. Its
+// output is ignored: the approver's `kstates send-task-success` completes the task.
+func requestApproval(t *taskkit.Task) (any, error) {
+	var in struct {
+		FunctionName string `json:"FunctionName"`
+		Payload      struct {
+			OrderID     string `json:"orderId"`
+			TotalCents  int64  `json:"totalCents"`
+			Currency    string `json:"currency"`
+			CustomerID  string `json:"customerId"`
+			TaskToken   string `json:"taskToken"`
+			Approvers   string `json:"approvers"`
+			Description string `json:"description"`
+		} `json:"Payload"`
+	}
+	if err := t.Decode(&in); err != nil {
+		return nil, err
+	}
+	p := in.Payload
+	token := p.TaskToken
+	if token == "" {
+		token = t.TaskToken // the same string ($KSTATES_TASK_TOKEN)
+	}
+	if token == "" {
+		return nil, taskkit.Errorf("NoTaskToken", "request-approval runs as a .waitForTaskToken task: pass taskToken.$: $$.Task.Token in the Payload")
+	}
+	t.Logf("order %s (%d.%02d %s, customer %s) needs an approval; approve with:", p.OrderID, p.TotalCents/100, p.TotalCents%100, p.Currency, p.CustomerID)
+	t.Logf(`  kstates send-task-success --token %s --output '{"approved": true, "approver": "YOUR NAME"}'`, token)
+	t.Logf("or reject with:\n  kstates send-task-failure --token %s --error Rejected --cause WHY", token)
+	return map[string]any{"requested": true, "orderId": p.OrderID}, nil
 }
 
 // declineCard is the card number payment processors use in tests for a declined card.
