@@ -55,6 +55,10 @@ fuzz: ## Each fuzz target in turn for FUZZTIME.
 bench-vs-local-sfn: build ## Whole-process speed against aws-local-stepfunctions (npm).
 	hack/bench-vs-local-sfn.sh
 
+.PHONY: bench-task-overhead
+bench-task-overhead: ## The controller's overhead per Task state over 100 task pods on the local cluster (docs/benchmarks.md).
+	hack/bench-task-overhead.sh
+
 ## ---- Operator: code generation and envtest binaries (api/, config/, hack/) ----
 CONTROLLER_GEN := $(BIN)/controller-gen
 CONTROLLER_TOOLS_VERSION := v0.23.0
