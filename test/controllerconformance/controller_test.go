@@ -17,17 +17,14 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/engine"
 	"github.com/kstates/kstates/internal/engine/conformance"
+	"github.com/kstates/kstates/test/testenv"
 )
 
 // Sampling: sampleSize cases without Task states in JSONPath mode, chosen by sampleSeed;
@@ -171,16 +168,7 @@ func execName(i int) string { return fmt.Sprintf("kxexecution%03d", i) }
 // startManager runs both reconcilers in this process, watching ns, until the test ends.
 func startManager(t *testing.T, ns string) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
-		Controller: config.Controller{
-			SkipNameValidation:   ptr.To(true),
-			GroupKindConcurrency: map[string]int{"Execution.kstates.io": 8},
-		},
-	})
+	mgr, err := ctrl.NewManager(restConfig, testenv.ManagerOptions(scheme, ns, 8))
 	if err != nil {
 		t.Fatal(err)
 	}

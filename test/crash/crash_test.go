@@ -14,21 +14,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/engine"
 	"github.com/kstates/kstates/internal/podtask"
+	"github.com/kstates/kstates/test/testenv"
 )
 
 // The crash test (issue 4, "Must show"): the manager, both reconcilers in this process, is
@@ -96,7 +91,7 @@ func TestManagerCrashesAtRandomPoints(t *testing.T) {
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
-	setLogger()
+	testenv.SetLogger()
 	seed := uint64(20261128)
 	if s := os.Getenv("KSTATES_CRASH_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -247,16 +242,7 @@ type life struct {
 // startLife starts a manager with both reconcilers on a faultClient with the plan.
 func startLife(t *testing.T, ns string, plan crashPlan, journal *podJournal, onCrash func(string, int)) *life {
 	t.Helper()
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
-		Controller: config.Controller{
-			SkipNameValidation:   ptr.To(true),
-			GroupKindConcurrency: map[string]int{"Execution.kstates.io": 4},
-		},
-	})
+	mgr, err := ctrl.NewManager(restConfig, testenv.ManagerOptions(scheme, ns, 4))
 	if err != nil {
 		t.Fatalf("creating the manager: %v", err)
 	}
@@ -289,18 +275,6 @@ func (l *life) wait() {
 func (l *life) stop() {
 	l.cancel()
 	l.wait()
-}
-
-var logOnce sync.Once
-
-func setLogger() {
-	logOnce.Do(func() {
-		if os.Getenv("KSTATES_TEST_LOG") != "" {
-			ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
-		} else {
-			ctrl.SetLogger(logr.Discard())
-		}
-	})
 }
 
 // --- the kubelet ---
@@ -406,19 +380,7 @@ func complete(ctx context.Context, pod *corev1.Pod) error {
 		out, _ := json.Marshal(map[string]any{"by": state, "attempt": attempt, "n": in["n"], "copy": in["copy"]})
 		msg = string(out)
 	}
-	now := metav1.Now()
-	phase, reason := corev1.PodSucceeded, "Completed"
-	if code != 0 {
-		phase, reason = corev1.PodFailed, "Error"
-	}
-	pod.Status.Phase = phase
-	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
-		Name: podtask.ContainerName, Image: pod.Spec.Containers[0].Image,
-		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: code, Message: msg, Reason: reason,
-			StartedAt: metav1.NewTime(now.Add(-time.Second)), FinishedAt: now,
-		}},
-	}}
+	testenv.EndPod(pod, code, msg)
 	return k8sClient.Status().Update(ctx, pod)
 }
 

@@ -4,34 +4,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/podtask"
+	"github.com/kstates/kstates/test/testenv"
 )
-
-var setLoggerOnce sync.Once
 
 // kubeletLogs holds the container logs tests provide (a string, or the error reading it
 // gives), by "namespace/pod".
@@ -48,22 +40,8 @@ func startManager(t *testing.T, ns string, clk clock.PassiveClock) {
 // It returns a function that stops the manager (also called when the test ends).
 func startManagerWith(t *testing.T, ns string, clk clock.PassiveClock, adjust func(*controllers.ExecutionReconciler)) (stop func()) {
 	t.Helper()
-	setLoggerOnce.Do(func() {
-		// KSTATES_TEST_LOG=1 shows the controllers' logs.
-		if os.Getenv("KSTATES_TEST_LOG") != "" {
-			ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
-		} else {
-			ctrl.SetLogger(logr.Discard())
-		}
-	})
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true),
-			GroupKindConcurrency: map[string]int{"Execution.kstates.io": 8}},
-	})
+	testenv.SetLogger() // KSTATES_TEST_LOG=1 shows the controllers' logs.
+	mgr, err := ctrl.NewManager(restConfig, testenv.ManagerOptions(scheme, ns, 8))
 	if err != nil {
 		t.Fatalf("creating the manager: %v", err)
 	}
@@ -216,20 +194,7 @@ func taskPodOfThread(ctx context.Context, t *testing.T, ns string, exec *kstates
 // completePod writes the pod's status as a kubelet does when its container ends.
 func completePod(ctx context.Context, t *testing.T, pod *corev1.Pod, exitCode int32, message string) {
 	t.Helper()
-	now := metav1.Now()
-	phase := corev1.PodSucceeded
-	reason := "Completed"
-	if exitCode != 0 {
-		phase, reason = corev1.PodFailed, "Error"
-	}
-	pod.Status.Phase = phase
-	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
-		Name: podtask.ContainerName, Image: pod.Spec.Containers[0].Image,
-		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: exitCode, Message: message, Reason: reason,
-			StartedAt: metav1.NewTime(now.Add(-time.Second)), FinishedAt: now,
-		}},
-	}}
+	testenv.EndPod(pod, exitCode, message)
 	if err := k8sClient.Status().Update(ctx, pod); err != nil {
 		t.Fatalf("completing pod %s: %v", pod.Name, err)
 	}

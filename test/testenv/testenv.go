@@ -3,6 +3,10 @@
 //
 // Without KUBEBUILDER_ASSETS it starts nothing and gives a reason for the tests to skip
 // with, so that `go test ./...` passes on a machine without the envtest binaries.
+//
+// It also holds what the tests that run the reconcilers in their own process share: the
+// manager's options and the controllers' logger. test/bench/controller starts its API server
+// and managers with it too.
 package testenv
 
 import (
@@ -10,16 +14,27 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/podtask"
 )
 
 // Options says how a package runs its tests.
@@ -53,24 +68,21 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Main is a package's TestMain: it starts the API server, hands the Env to use before any
-// test runs, runs the tests, stops the server and returns the exit code for os.Exit.
-func Main(m *testing.M, opts Options, use func(*Env)) int {
-	env := &Env{Scheme: k8sruntime.NewScheme()}
-	if err := clientgoscheme.AddToScheme(env.Scheme); err != nil {
-		fmt.Fprintf(os.Stderr, "adding the client-go types to the scheme: %v\n", err)
-		return 1
+// NewScheme is a scheme with the client-go types and the kstates API.
+func NewScheme() (*k8sruntime.Scheme, error) {
+	s := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("adding the client-go types to the scheme: %w", err)
 	}
-	if err := kstatesv1alpha1.AddToScheme(env.Scheme); err != nil {
-		fmt.Fprintf(os.Stderr, "adding the kstates types to the scheme: %v\n", err)
-		return 1
+	if err := kstatesv1alpha1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("adding the kstates types to the scheme: %w", err)
 	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		env.SkipReason = "KUBEBUILDER_ASSETS is not set: run `make test`, or " +
-			"`KUBEBUILDER_ASSETS=$(hack/envtest.sh) " + opts.Command + "` (the first run builds kube-apiserver and etcd, ~8 min)"
-		use(env)
-		return m.Run()
-	}
+	return s, nil
+}
+
+// Start starts kube-apiserver and etcd from KUBEBUILDER_ASSETS with the CRDs of
+// config/crd/bases installed; the caller stops the environment.
+func Start() (*envtest.Environment, *rest.Config, error) {
 	te := &envtest.Environment{
 		CRDDirectoryPaths:        []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing:    true,
@@ -78,7 +90,61 @@ func Main(m *testing.M, opts Options, use func(*Env)) int {
 	}
 	cfg, err := te.Start()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "starting envtest (KUBEBUILDER_ASSETS=%s): %v\n", os.Getenv("KUBEBUILDER_ASSETS"), err)
+		return nil, nil, fmt.Errorf("starting envtest (KUBEBUILDER_ASSETS=%s): %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
+	}
+	return te, cfg, nil
+}
+
+// ManagerOptions are the options of a manager run in a test process: its cache watches only
+// namespace ns, it serves no metrics or probes, several managers may register the same
+// controllers in one process (one after the other), and executionWorkers Execution reconciles
+// run at once (0: controller-runtime's default).
+func ManagerOptions(scheme *k8sruntime.Scheme, ns string, executionWorkers int) ctrl.Options {
+	o := ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	}
+	if executionWorkers > 0 {
+		o.Controller.GroupKindConcurrency = map[string]int{"Execution.kstates.io": executionWorkers}
+	}
+	return o
+}
+
+var logOnce sync.Once
+
+// SetLogger sets controller-runtime's logger once per process: the controllers' logs on
+// stderr with KSTATES_TEST_LOG=1, none otherwise.
+func SetLogger() {
+	logOnce.Do(func() {
+		if os.Getenv("KSTATES_TEST_LOG") != "" {
+			ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
+		} else {
+			ctrl.SetLogger(logr.Discard())
+		}
+	})
+}
+
+// Main is a package's TestMain: it starts the API server, hands the Env to use before any
+// test runs, runs the tests, stops the server and returns the exit code for os.Exit.
+func Main(m *testing.M, opts Options, use func(*Env)) int {
+	scheme, err := NewScheme()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env := &Env{Scheme: scheme}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		env.SkipReason = "KUBEBUILDER_ASSETS is not set: run `make test`, or " +
+			"`KUBEBUILDER_ASSETS=$(hack/envtest.sh) " + opts.Command + "` (the first run builds kube-apiserver and etcd, ~8 min)"
+		use(env)
+		return m.Run()
+	}
+	te, cfg, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() {
@@ -96,4 +162,29 @@ func Main(m *testing.M, opts Options, use func(*Env)) int {
 	}
 	use(env)
 	return m.Run()
+}
+
+// EndPod sets the pod's status as a kubelet does when its task container ends with the exit
+// code and termination message: Succeeded (Completed) for 0, Failed (Error) otherwise. The
+// caller writes the status.
+func EndPod(pod *corev1.Pod, exitCode int32, message string) {
+	now := metav1.Now()
+	phase, reason := corev1.PodSucceeded, "Completed"
+	if exitCode != 0 {
+		phase, reason = corev1.PodFailed, "Error"
+	}
+	image := ""
+	for _, c := range pod.Spec.Containers {
+		if c.Name == podtask.ContainerName {
+			image = c.Image
+		}
+	}
+	pod.Status.Phase = phase
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name: podtask.ContainerName, Image: image,
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: exitCode, Message: message, Reason: reason,
+			StartedAt: metav1.NewTime(now.Add(-time.Second)), FinishedAt: now,
+		}},
+	}}
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -31,18 +30,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
+	"github.com/kstates/kstates/test/testenv"
 )
 
 type options struct {
@@ -75,28 +69,20 @@ func main() {
 	}
 }
 
-var scheme = k8sruntime.NewScheme()
+var scheme *k8sruntime.Scheme
 
 func run(o options) error {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return fmt.Errorf("KUBEBUILDER_ASSETS is not set: run hack/bench-controller.sh")
 	}
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := kstatesv1alpha1.AddToScheme(scheme); err != nil {
+	var err error
+	if scheme, err = testenv.NewScheme(); err != nil {
 		return err
 	}
 	ctrl.SetLogger(logr.Discard())
-	_, file, _, _ := runtime.Caller(0)
-	env := &envtest.Environment{
-		CRDDirectoryPaths:        []string{filepath.Join(filepath.Dir(file), "..", "..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing:    true,
-		ControlPlaneStartTimeout: 2 * time.Minute,
-	}
-	cfg, err := env.Start()
+	env, cfg, err := testenv.Start()
 	if err != nil {
-		return fmt.Errorf("starting envtest: %w", err)
+		return err
 	}
 	defer func() { _ = env.Stop() }()
 	// As the manager runs in production (controller-runtime's GetConfig): no client-side rate
@@ -639,16 +625,7 @@ type running struct {
 }
 
 func startManager(ctx context.Context, cfg *rest.Config, ns string, workers int) (*running, error) {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
-		Controller: config.Controller{
-			SkipNameValidation:   ptr.To(true),
-			GroupKindConcurrency: map[string]int{"Execution.kstates.io": workers},
-		},
-	})
+	mgr, err := ctrl.NewManager(cfg, testenv.ManagerOptions(scheme, ns, workers))
 	if err != nil {
 		return nil, err
 	}
