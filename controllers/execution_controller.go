@@ -73,6 +73,7 @@ func (r *ExecutionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&kstatesv1alpha1.Execution{}).
 		Owns(&corev1.Pod{}).
 		Owns(&batchv1.Job{}).
+		Owns(&kstatesv1alpha1.Execution{}).
 		Watches(&kstatesv1alpha1.StateMachine{}, handler.EnqueueRequestsFromMapFunc(r.pendingExecutionsOf)).
 		Watches(&kstatesv1alpha1.TaskCallback{}, handler.EnqueueRequestsFromMapFunc(r.executionOfCallback)).
 		Named("execution").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -56,6 +57,10 @@ func (r *ExecutionReconciler) createTaskJob(ctx context.Context, s *scope, t tas
 	return nil
 }
 
+// jobPodPoll is how often the pods of a running Job that have not all started are looked at
+// (for an image that cannot be pulled or a pod that cannot be scheduled).
+const jobPodPoll = 15 * time.Second
+
 // checkJobTask looks at the Job of a running Job task.
 func (r *ExecutionReconciler) checkJobTask(ctx context.Context, s *scope, t taskRef) (engine.Event, bool, error) {
 	th := t.thread
@@ -68,22 +73,12 @@ func (r *ExecutionReconciler) checkJobTask(ctx context.Context, s *scope, t task
 	job := &batchv1.Job{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: s.exec.Namespace, Name: name}, job)
 	if apierrors.IsNotFound(err) {
-		if err := r.confirmCurrent(ctx, s); err != nil {
+		res, err := r.missingTaskObject(ctx, s, t, name)
+		if err != nil || res == nil {
 			return engine.Event{}, false, err
 		}
-		built, err := r.buildJob(s, t)
-		if err != nil {
-			return fail(err.Error())
-		}
-		err = r.Create(ctx, built)
-		switch {
-		case err == nil || apierrors.IsAlreadyExists(err):
-			return engine.Event{}, false, nil
-		case rejected(err):
-			return fail(fmt.Sprintf("the API server rejected task job %s: %v", name, err))
-		default:
-			return engine.Event{}, false, err
-		}
+		s.tasks = append(s.tasks, taskOutcome{result: "failed"})
+		return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt, Error: res.Error, Cause: res.Cause}, true, nil
 	}
 	if err != nil {
 		return engine.Event{}, false, err
@@ -95,12 +90,41 @@ func (r *ExecutionReconciler) checkJobTask(ctx context.Context, s *scope, t task
 		return ev, true, nil
 	}
 	done, complete, why := podtask.JobFinished(job)
-	if !done {
-		return engine.Event{}, false, nil
+	if !done && !job.DeletionTimestamp.IsZero() {
+		s.tasks = append(s.tasks, taskOutcome{result: "failed"})
+		return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt, Error: podtask.ErrJobDeleted,
+			Cause: fmt.Sprintf("task job %s was deleted while its task ran (not by kstates)", job.Name)}, true, nil
 	}
+	if !done && job.Status.Active > 0 && job.Status.Ready != nil && *job.Status.Ready >= job.Status.Active {
+		return engine.Event{}, false, nil // every pod runs
+	}
+	// The Job's pods are not task pods: the manager's cache does not hold them (nor watches
+	// them), so they are read from the API server.
 	pods := &corev1.PodList{}
-	if err := r.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels(podtask.JobPods(job))); err != nil {
+	if err := r.APIReader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels(podtask.JobPods(job))); err != nil {
 		return engine.Event{}, false, err
+	}
+	if !done {
+		// The Job's controller waits for ever for a pod that cannot pull its image or find a
+		// node: that ends the attempt as for a pod task.
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if !metav1.IsControlledBy(p, job) || !p.DeletionTimestamp.IsZero() || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				continue
+			}
+			stuck, wait := podtask.Stuck(p, s.now, TaskStuckPolicy)
+			if stuck != nil {
+				s.tasks = append(s.tasks, taskOutcome{result: "failed"})
+				return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt, Error: stuck.Error,
+					Cause: fmt.Sprintf("job %s: %s", job.Name, stuck.Cause)}, true, nil
+			}
+			// Nothing watches the Job's pods: look again while one has not started.
+			if wait == 0 || wait > jobPodPoll {
+				wait = jobPodPoll
+			}
+			s.requeueWithin(wait)
+		}
+		return engine.Event{}, false, nil
 	}
 	// The newest finished pod of the outcome's kind.
 	want := corev1.PodSucceeded
@@ -153,8 +177,10 @@ func (r *ExecutionReconciler) checkJobTask(ctx context.Context, s *scope, t task
 }
 
 // sweepJobs deletes the running Jobs of tasks no longer wanted (timed out, cancelled,
-// aborted, or of an ended execution), with their pods.
+// aborted, or of an ended execution), with their pods; and aborts such tasks' child
+// executions (sweepChildren), under the same conditions.
 func (r *ExecutionReconciler) sweepJobs(ctx context.Context, s *scope) {
+	r.sweepChildren(ctx, s)
 	if !((s.written && s.ex != nil) || s.status.Phase.IsFinal()) {
 		return
 	}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -35,12 +36,15 @@ func (r *ExecutionReconciler) buildPod(s *scope, t taskRef) (*corev1.Pod, error)
 	return pod, nil
 }
 
-// createTaskPod creates the pod of a task attempt the engine asked for. A pod that cannot be
-// built or that the API server rejects is not an error here: the next reconcile finds no pod
-// and fails the task with the reason (checkTask).
+// createTaskPod creates the pod (Job, child Execution) of a task attempt the engine asked
+// for. A pod that cannot be built or that the API server rejects is not an error here: the
+// next reconcile finds no pod and fails the task with the reason (checkTask).
 func (r *ExecutionReconciler) createTaskPod(ctx context.Context, s *scope, t taskRef) error {
 	if podtask.IsJobTask(t.resource, &s.rev.Spec) {
 		return r.createTaskJob(ctx, s, t)
+	}
+	if isChildResource(t.resource, &s.rev.Spec) {
+		return r.createChild(ctx, s, t)
 	}
 	pod, err := r.buildPod(s, t)
 	if err != nil {
@@ -61,47 +65,53 @@ func rejected(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsBadRequest(err)
 }
 
+// TaskStuckPolicy bounds how long a task pod may wait for its image or for a node before its
+// attempt ends with kstates.ImagePullFailed or kstates.Unschedulable (docs/operator.md).
+var TaskStuckPolicy = podtask.StuckPolicy{
+	ImagePullTimeout:     podtask.DefaultImagePullTimeout,
+	UnschedulableTimeout: podtask.DefaultUnschedulableTimeout,
+}
+
 // checkTask looks at the pod of a running task. It returns the task's event when the pod
-// finished; a pod that is missing is created (again), and one that cannot be built or is
-// rejected fails the task with States.TaskFailed naming the reason.
+// finished, or when Kubernetes ended the attempt (an image that cannot be pulled, no node, an
+// eviction, an OOM kill, a deletion: the kstates.* errors of internal/podtask).
 func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef) (engine.Event, bool, error) {
 	if podtask.IsJobTask(t.resource, &s.rev.Spec) {
 		return r.checkJobTask(ctx, s, t)
 	}
+	if isChildResource(t.resource, &s.rev.Spec) {
+		return r.checkChildTask(ctx, s, t)
+	}
 	th := t.thread
 	name := podTaskName(s, th)
+	failed := func(res *podtask.Result) (engine.Event, bool, error) {
+		s.tasks = append(s.tasks, taskOutcome{result: "failed", duration: res.Duration})
+		return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt, Error: res.Error, Cause: res.Cause}, true, nil
+	}
 	pod := &corev1.Pod{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: s.exec.Namespace, Name: name}, pod)
 	if apierrors.IsNotFound(err) {
-		fail := func(cause string) (engine.Event, bool, error) {
-			return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt,
-				Error: engine.ErrTaskFailed, Cause: cause}, true, nil
-		}
-		// Missing from the cache: either the cache is behind (the execution too, perhaps: an
-		// older state must not re-create the pod of an attempt that has since timed out), or
-		// the pod really is gone.
-		if err := r.confirmCurrent(ctx, s); err != nil {
+		res, err := r.missingTaskObject(ctx, s, t, name)
+		if err != nil || res == nil {
 			return engine.Event{}, false, err
 		}
-		built, err := r.buildPod(s, t)
-		if err != nil {
-			return fail(err.Error())
-		}
-		err = r.Create(ctx, built)
-		switch {
-		case err == nil || apierrors.IsAlreadyExists(err):
-			return engine.Event{}, false, nil
-		case rejected(err):
-			return fail(fmt.Sprintf("the API server rejected task pod %s: %v", name, err))
-		default:
-			return engine.Event{}, false, err
-		}
+		return failed(res)
 	}
 	if err != nil {
 		return engine.Event{}, false, err
 	}
 	res := podtask.Finished(pod)
+	if !pod.DeletionTimestamp.IsZero() && (res == nil || (res.Error != "" && res.Error != podtask.ErrPodEvicted)) {
+		// Deleted by someone else (kstates deletes only pods no running task wants): its
+		// container is being or was killed by the deletion.
+		return failed(podtask.Deleted(pod))
+	}
 	if res == nil {
+		stuck, wait := podtask.Stuck(pod, s.now, TaskStuckPolicy)
+		if stuck != nil {
+			return failed(stuck)
+		}
+		s.requeueWithin(wait)
 		return engine.Event{}, false, nil
 	}
 	if res.Error == "" && podtask.WaitsForTaskToken(t.resource) {
@@ -120,16 +130,77 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 			res.Output = out
 		}
 	}
-	outcome := taskOutcome{result: "succeeded", duration: res.Duration}
-	ev := engine.Event{Thread: th.ID, Attempt: th.Attempt}
-	if res.Error == "" {
-		ev.Kind, ev.Output = engine.EventTaskSucceeded, res.Output
-	} else {
-		ev.Kind, ev.Error, ev.Cause = engine.EventTaskFailed, res.Error, res.Cause
-		outcome.result = "failed"
+	if res.Error != "" {
+		return failed(res)
 	}
-	s.tasks = append(s.tasks, outcome)
-	return ev, true, nil
+	s.tasks = append(s.tasks, taskOutcome{result: "succeeded", duration: res.Duration})
+	return engine.Event{Kind: engine.EventTaskSucceeded, Thread: th.ID, Attempt: th.Attempt, Output: res.Output}, true, nil
+}
+
+// missingTaskObject decides about the pod (or Job) of a running task that the cache does not
+// have. The status says the task runs only after its object was created, or after a create
+// that could not succeed (the object cannot be built, the API server rejects it): so an
+// object the API server does not have either, and whose create would now be accepted (a
+// server-side dry run), was created and is gone: kstates.PodDeleted (kstates.JobDeleted). It
+// is never created again: that would run the attempt twice. It returns nil while the cache is
+// merely behind.
+func (r *ExecutionReconciler) missingTaskObject(ctx context.Context, s *scope, t taskRef, name string) (*podtask.Result, error) {
+	if err := r.confirmCurrent(ctx, s); err != nil {
+		return nil, err
+	}
+	job := podtask.IsJobTask(t.resource, &s.rev.Spec)
+	var obj client.Object
+	var err error
+	if job {
+		obj, err = r.buildJob(s, t)
+	} else {
+		obj, err = r.buildPod(s, t)
+	}
+	if err != nil {
+		return &podtask.Result{Error: podtask.ErrTaskFailed, Cause: err.Error()}, nil
+	}
+	kind, gone := "pod", podtask.ErrPodDeleted
+	if job {
+		kind, gone = "job", podtask.ErrJobDeleted
+	}
+	live := obj.DeepCopyObject().(client.Object)
+	err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	if err == nil {
+		return nil, nil // the cache is behind; its watch event comes
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if podtask.WaitsForTaskToken(t.resource) && !job {
+		// A callback task's pod may have ended and been removed: the callback (or the
+		// task's timeouts) still ends the task.
+		return nil, nil
+	}
+	err = r.Create(ctx, obj, client.DryRunAll)
+	switch {
+	case err == nil:
+		return &podtask.Result{Error: gone, Cause: fmt.Sprintf("task %s %s was deleted while its task ran (not by kstates)", kind, name)}, nil
+	case apierrors.IsAlreadyExists(err):
+		return nil, nil
+	case rejected(err):
+		return &podtask.Result{Error: podtask.ErrTaskFailed, Cause: fmt.Sprintf("the API server rejected task %s %s: %v", kind, name, err)}, nil
+	default:
+		return nil, err
+	}
+}
+
+// requeueWithin asks for a reconcile within d (0: nothing), and not after the execution's
+// next deadline.
+func (s *scope) requeueWithin(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if nd := s.status.NextDeadline; nd != nil {
+		d = min(d, max(nd.Sub(s.now), minRequeue))
+	}
+	if s.requeueAfter == 0 || d < s.requeueAfter {
+		s.requeueAfter = d
+	}
 }
 
 func podTaskName(s *scope, th *engine.Thread) string {

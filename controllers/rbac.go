@@ -6,7 +6,8 @@ package controllers
 // in one place, so that a review of what the operator may do reads one file.
 //
 // StateMachines are read and get their status written; executions likewise, and a user's
-// abort arrives through the spec, which the operator never writes. The finalizers
+// abort arrives through the spec, which the operator never writes (except spec.abort of the
+// child executions it started, below). The finalizers
 // subresources are needed to create owned objects with blockOwnerDeletion.
 // +kubebuilder:rbac:groups=kstates.io,resources=statemachines;executions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=kstates.io,resources=statemachines/status;executions/status,verbs=get;update;patch
@@ -33,3 +34,8 @@ package controllers
 // Job tasks (kstates:job, kstates:job.sync): one Job per attempt, deleted when no longer
 // wanted; their pods are read (above) for the output.
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+//
+// Child executions (arn:aws:states:::states:startExecution[.sync[:2]]): created owned by the
+// parent; the spec of a child a parent no longer waits for is patched with spec.abort (the
+// only spec the operator writes, and only of executions it created).
+// +kubebuilder:rbac:groups=kstates.io,resources=executions,verbs=create;patch

@@ -3,9 +3,11 @@ package podtask
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/engine/value"
@@ -114,11 +116,15 @@ func TestFinished(t *testing.T) {
 		{"a running pod whose image pull backs off has no result yet",
 			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: ContainerName,
 				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}}}, true, "", "", ""},
-		{"an invalid image name fails the task",
+		{"an invalid image name ends the attempt with kstates.ImagePullFailed",
 			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: ContainerName,
-				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "InvalidImageName", Message: "bad ref"}}}}}}, false, "", ErrTaskFailed, "InvalidImageName: bad ref"},
-		{"an evicted pod is States.TaskFailed with the reason",
-			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low memory"}}, false, "", ErrTaskFailed, "Evicted low memory"},
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "InvalidImageName", Message: "bad ref"}}}}}}, false, "", ErrImagePullFailed, "InvalidImageName: bad ref"},
+		{"an evicted pod is kstates.PodEvicted with the kubelet's message",
+			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low memory", ContainerStatuses: []corev1.ContainerStatus{{
+				Name: ContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137}}}}}}, false, "", ErrPodEvicted, "evicted: low memory"},
+		{"an OOM kill is kstates.OOMKilled, whatever the message",
+			&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
+				Name: ContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}}}, false, "", ErrOOMKilled, "more memory than allowed"},
 	}
 	for _, c := range cases {
 		r := Finished(c.pod)
@@ -227,5 +233,60 @@ func TestBuildJobFromBinding(t *testing.T) {
 	job, err := BuildJob(&Task{Namespace: "ns", ObjectPrefix: "e-1", State: "S", Resource: "r.sync", Input: map[string]any{"BackoffLimit": "not ours"}, Revision: rev})
 	if err != nil || *job.Spec.BackoffLimit != 2 || job.Spec.Template.Spec.Containers[0].Image != "img" {
 		t.Fatalf("BuildJob: %v %+v", err, job)
+	}
+}
+
+func TestStuck(t *testing.T) {
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	policy := StuckPolicy{ImagePullTimeout: time.Minute, UnschedulableTimeout: 5 * time.Minute}
+	waiting := func(reason string) *corev1.Pod {
+		p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: ContainerName, Image: "img:1"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: ContainerName,
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "msg"}}}}}}
+		p.Name, p.CreationTimestamp = "p", metav1.NewTime(created)
+		return p
+	}
+	unschedulable := func() *corev1.Pod {
+		p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: ContainerName, Image: "img:1"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled,
+				Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available", LastTransitionTime: metav1.NewTime(created.Add(time.Minute))}}}}
+		p.Name, p.CreationTimestamp = "p", metav1.NewTime(created)
+		return p
+	}
+	cases := []struct {
+		reason   string
+		pod      *corev1.Pod
+		now      time.Time
+		wantErr  string
+		wantWait time.Duration
+	}{
+		{"a pull that is never allowed fails at once", waiting("ErrImageNeverPull"), created, ErrImagePullFailed, 0},
+		{"a failing pull waits until the timeout after the pod's creation", waiting("ImagePullBackOff"), created.Add(20 * time.Second), "", 40 * time.Second},
+		{"a failing pull fails at the timeout", waiting("ErrImagePull"), created.Add(time.Minute), ErrImagePullFailed, 0},
+		{"a container creating is not stuck", waiting("ContainerCreating"), created.Add(time.Hour), "", 0},
+		{"an unschedulable pod waits from its condition's transition", unschedulable(), created.Add(2 * time.Minute), "", 4 * time.Minute},
+		{"an unschedulable pod fails after the timeout", unschedulable(), created.Add(6 * time.Minute), ErrUnschedulable, 0},
+	}
+	for _, c := range cases {
+		r, wait := Stuck(c.pod, c.now, policy)
+		got := ""
+		if r != nil {
+			got = r.Error
+		}
+		if got != c.wantErr || wait != c.wantWait {
+			t.Errorf("%s: got %q and a wait of %s, want %q and %s", c.reason, got, wait, c.wantErr, c.wantWait)
+		}
+	}
+}
+
+func TestDeleted(t *testing.T) {
+	p := &corev1.Pod{}
+	p.Name = "p"
+	if r := Deleted(p); r.Error != ErrPodDeleted {
+		t.Errorf("a deleted pod: %+v", r)
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI"}}
+	if r := Deleted(p); r.Error != ErrPodEvicted {
+		t.Errorf("a pod deleted by the Eviction API: %+v", r)
 	}
 }

@@ -50,6 +50,10 @@ func OutputFromLog(log string) any {
 
 // Finished reads a task pod as a kubelet left it. It returns nil while the task runs.
 func Finished(pod *corev1.Pod) *Result {
+	if pod.Status.Reason == "Evicted" {
+		// Node-pressure eviction: the pod failed, whatever its container's status says.
+		return &Result{Error: ErrPodEvicted, Cause: strings.TrimSpace(fmt.Sprintf("task pod %s was evicted: %s", pod.Name, pod.Status.Message))}
+	}
 	for i := range pod.Status.ContainerStatuses {
 		cs := &pod.Status.ContainerStatuses[i]
 		if cs.Name != ContainerName || cs.State.Terminated == nil {
@@ -57,6 +61,10 @@ func Finished(pod *corev1.Pod) *Result {
 		}
 		term := cs.State.Terminated
 		r := fromTermination(term.ExitCode, term.Message, term.Reason)
+		if term.Reason == "OOMKilled" && term.ExitCode != 0 {
+			r = &Result{Error: ErrOOMKilled, Cause: fmt.Sprintf("the task container of pod %s was killed for using more memory than allowed (%s; exit code %d)",
+				pod.Name, memoryLimit(pod), term.ExitCode)}
+		}
 		if !term.StartedAt.IsZero() && !term.FinishedAt.IsZero() {
 			r.Duration = term.FinishedAt.Sub(term.StartedAt.Time)
 		}
@@ -64,8 +72,8 @@ func Finished(pod *corev1.Pod) *Result {
 	}
 	for i := range pod.Status.ContainerStatuses {
 		cs := &pod.Status.ContainerStatuses[i]
-		if w := cs.State.Waiting; cs.Name == ContainerName && w != nil && permanentWaiting[w.Reason] {
-			return &Result{Error: ErrTaskFailed, Cause: fmt.Sprintf("the task container cannot start: %s: %s", w.Reason, w.Message)}
+		if w := cs.State.Waiting; cs.Name == ContainerName && w != nil && permanentPull[w.Reason] {
+			return &Result{Error: ErrImagePullFailed, Cause: fmt.Sprintf("the image %s of task pod %s cannot be pulled: %s: %s", cs.Image, pod.Name, w.Reason, w.Message)}
 		}
 	}
 	switch pod.Status.Phase {
@@ -81,10 +89,15 @@ func Finished(pod *corev1.Pod) *Result {
 	return nil
 }
 
-// permanentWaiting are the kubelet's reasons for a container that waits and will never start
-// without a change to the pod. Others (ImagePullBackOff, a missing Secret) may resolve
-// themselves; a task's TimeoutSeconds bounds them.
-var permanentWaiting = map[string]bool{"InvalidImageName": true, "ErrImageNeverPull": true}
+// memoryLimit is the task container's memory limit, for a cause.
+func memoryLimit(pod *corev1.Pod) string {
+	for _, c := range pod.Spec.Containers {
+		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; c.Name == ContainerName && ok {
+			return "limit " + q.String()
+		}
+	}
+	return "no limit set: the node's memory"
+}
 
 // fromTermination applies the contract to a terminated container.
 func fromTermination(code int32, message, reason string) *Result {
