@@ -44,7 +44,7 @@ ORDERS=(order-approval order-declined order-flaky)
 TIMEOUT=${KSTATES_DEMO_TIMEOUT:-300}
 T0=$SECONDS
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s   [%ds]\n' "$*" $((SECONDS - T0)); }
 die() { log "$*"; exit 1; }
 
 mkdir -p "$CLUSTER_ROOT"
@@ -100,6 +100,11 @@ if [ $local_cluster = 1 ]; then
 fi
 export KUBECONFIG
 kubectl get nodes
+# The previous run's namespace goes while the images build (its pods and objects take seconds).
+if kubectl get namespace "$NS" >/dev/null 2>&1; then
+	log "deleting the previous run's namespace $NS"
+	kubectl delete namespace "$NS" --wait=false >/dev/null
+fi
 
 # ---------------------------------------------------------------- 2. images
 if [ "${KSTATES_DEMO_IMAGES:-1}" = 1 ]; then
@@ -125,10 +130,8 @@ kubectl -n "$SYSTEM_NS" get pods -l control-plane=controller-manager
 
 # ---------------------------------------------------------------- 4. the workflow and orders
 step "namespace $NS, the order StateMachine, three orders"
-if kubectl get namespace "$NS" >/dev/null 2>&1; then
-	log "deleting the previous run's namespace $NS"
-	kubectl delete namespace "$NS" --wait=true --timeout=180s >/dev/null
-fi
+kubectl wait --for=delete namespace/"$NS" --timeout=180s >/dev/null 2>&1 || true
+kubectl get namespace "$NS" >/dev/null 2>&1 && die "the previous run's namespace $NS is still there after 3 minutes"
 kubectl create namespace "$NS" >/dev/null
 # The API server refuses pods until the namespace's default ServiceAccount exists.
 for _ in $(seq 100); do kubectl -n "$NS" get serviceaccount default >/dev/null 2>&1 && break; sleep 0.3; done
