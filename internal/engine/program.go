@@ -208,6 +208,20 @@ func Compile(def *asl.Definition) (*Program, error) {
 
 const maxDefDepth = 200
 
+// compileBranches compiles a Parallel state's branches (p is the state's pointer); a null
+// branch is an error.
+func compileBranches(branches []*asl.Definition, p string, ce *compileErr, depth int) []*cdef {
+	var out []*cdef
+	for _, b := range branches {
+		if b == nil {
+			ce.add(p+"/Branches", "null branch")
+			continue
+		}
+		out = append(out, compileDef(b, ce, depth+1))
+	}
+	return out
+}
+
 func compileDef(def *asl.Definition, ce *compileErr, depth int) *cdef {
 	d := &cdef{def: def, states: make(map[string]*cstate, len(def.States))}
 	if depth > maxDefDepth {
@@ -467,13 +481,7 @@ func compileState(d *cdef, cs *cstate, ce *compileErr, depth int) {
 			cs.causeExpr = e
 		}
 	case kParallel:
-		for _, b := range s.Branches {
-			if b == nil {
-				ce.add(p+"/Branches", "null branch")
-				continue
-			}
-			cs.branches = append(cs.branches, compileDef(b, ce, depth+1))
-		}
+		cs.branches = compileBranches(s.Branches, p, ce, depth)
 	case kMap:
 		compileMap(cs, ce, depth)
 	}

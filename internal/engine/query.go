@@ -10,7 +10,9 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -109,7 +111,7 @@ func compileJValue(v any, ptr string, ce *compileErr, depth int) *jnode {
 	case map[string]any:
 		n := &jnode{isObj: true}
 		dynamic := false
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			c := compileJValue(t[k], ptr+"/"+escapePointer(k), ce, depth+1)
 			dynamic = dynamic || !c.literal()
 			n.keys, n.vals = append(n.keys, k), append(n.vals, c)
@@ -444,13 +446,7 @@ func compileJSONataState(d *cdef, cs *cstate, ce *compileErr, depth int) {
 		cs.jerror = j(optString(s.Error), "Error")
 		cs.jcause = j(optString(s.Cause), "Cause")
 	case kParallel:
-		for _, b := range s.Branches {
-			if b == nil {
-				ce.add(p+"/Branches", "null branch")
-				continue
-			}
-			cs.branches = append(cs.branches, compileDef(b, ce, depth+1))
-		}
+		cs.branches = compileBranches(s.Branches, p, ce, depth)
 	case kMap:
 		if s.ItemProcessor == nil {
 			ce.add(p, "a Map state needs an ItemProcessor (or Iterator)")
@@ -518,13 +514,4 @@ func variableRefs(srcs []string) []string {
 
 func optString(o asl.Optional[string]) asl.Optional[any] {
 	return asl.Optional[any]{Set: o.Set, Null: o.Null, Value: o.Value}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

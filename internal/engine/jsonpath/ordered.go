@@ -1,7 +1,8 @@
 package jsonpath
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ohler55/ojg/jp"
@@ -88,21 +89,12 @@ func getOrdered(x jp.Expr, doc any) []any {
 	return cur
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func appendChildren(out []any, v any) []any {
 	switch t := v.(type) {
 	case []any:
 		out = append(out, t...)
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			out = append(out, t[k])
 		}
 	}
@@ -120,7 +112,7 @@ func appendDescendants(out []any, v any) []any {
 		}
 	case map[string]any:
 		out = append(out, v)
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			out = appendDescendants(out, t[k])
 		}
 	}
