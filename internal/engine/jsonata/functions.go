@@ -527,40 +527,10 @@ func init() {
 		return res, nil
 	})
 	def("map", "<af>", 2, func(ev *evaluator, _ any, e *env, a []any) (any, error) {
-		x := arr(a[0])
-		if x == nil {
-			return nil, nil
-		}
-		f := at(a, 1)
-		res := newSeq()
-		for i, v := range x.items {
-			r, err := ev.apply(f, hofArgs(f, v, float64(i), x), nil, e)
-			if err != nil {
-				return nil, err
-			}
-			if r != nil {
-				res.items = append(res.items, r)
-			}
-		}
-		return res, nil
+		return applyEach(ev, e, a, func(_, r any) (any, bool) { return r, r != nil })
 	})
 	def("filter", "<af>", 2, func(ev *evaluator, _ any, e *env, a []any) (any, error) {
-		x := arr(a[0])
-		if x == nil {
-			return nil, nil
-		}
-		f := at(a, 1)
-		res := newSeq()
-		for i, v := range x.items {
-			r, err := ev.apply(f, hofArgs(f, v, float64(i), x), nil, e)
-			if err != nil {
-				return nil, err
-			}
-			if boolize(r) {
-				res.items = append(res.items, v)
-			}
-		}
-		return res, nil
+		return applyEach(ev, e, a, func(v, r any) (any, bool) { return v, boolize(r) })
 	})
 	def("single", "<af?>", 2, func(ev *evaluator, _ any, e *env, a []any) (any, error) {
 		x := arr(a[0])
@@ -808,6 +778,28 @@ func decodeURI(s, reserved string) (string, bool) {
 		return "", false
 	}
 	return string(out), true
+}
+
+// applyEach is $map and $filter: it applies the function a[1] to every item of the array
+// a[0] (nil for no array) and collects, in a sequence, what keep returns for an item and its
+// result when keep says to.
+func applyEach(ev *evaluator, e *env, a []any, keep func(item, result any) (any, bool)) (any, error) {
+	x := arr(a[0])
+	if x == nil {
+		return nil, nil
+	}
+	f := at(a, 1)
+	res := newSeq()
+	for i, v := range x.items {
+		r, err := ev.apply(f, hofArgs(f, v, float64(i), x), nil, e)
+		if err != nil {
+			return nil, err
+		}
+		if out, ok := keep(v, r); ok {
+			res.items = append(res.items, out)
+		}
+	}
+	return res, nil
 }
 
 func hofArgs(f any, a1, a2, a3 any) []any {
