@@ -51,7 +51,11 @@ func (r *ExecutionReconciler) createTaskJob(ctx context.Context, s *scope, t tas
 	if err != nil {
 		return nil
 	}
-	if err := r.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) && !rejected(err) {
+	err = r.Create(ctx, job)
+	if apierrors.IsAlreadyExists(err) && t.thread.TaskToken != "" {
+		return r.adoptTaskToken(ctx, job, t)
+	}
+	if err != nil && !apierrors.IsAlreadyExists(err) && !rejected(err) {
 		return fmt.Errorf("creating task job %s: %w", job.Name, err)
 	}
 	return nil

@@ -40,18 +40,24 @@ func (r *ExecutionReconciler) buildPod(s *scope, t taskRef) (*corev1.Pod, error)
 // for. A pod that cannot be built or that the API server rejects is not an error here: the
 // next reconcile finds no pod and fails the task with the reason (checkTask).
 func (r *ExecutionReconciler) createTaskPod(ctx context.Context, s *scope, t taskRef) error {
-	if podtask.IsJobTask(t.resource, &s.rev.Spec) {
-		return r.createTaskJob(ctx, s, t)
-	}
 	if isChildResource(t.resource, &s.rev.Spec) {
 		return r.createChild(ctx, s, t)
+	}
+	if t.thread.TaskToken == "" && t.thread.HeartbeatSeconds > 0 {
+		// A task with HeartbeatSeconds gets a token to send heartbeats with (the engine
+		// issues tokens only to .waitForTaskToken tasks); it is kept in the engine state
+		// with the thread, as theirs is.
+		t.thread.TaskToken = podtask.NewTaskToken(s.exec.Namespace, s.exec.Name)
+	}
+	if podtask.IsJobTask(t.resource, &s.rev.Spec) {
+		return r.createTaskJob(ctx, s, t)
 	}
 	pod, err := r.buildPod(s, t)
 	if err != nil {
 		return nil
 	}
 	err = r.Create(ctx, pod)
-	if apierrors.IsAlreadyExists(err) && podtask.WaitsForTaskToken(t.resource) {
+	if apierrors.IsAlreadyExists(err) && t.thread.TaskToken != "" {
 		return r.adoptTaskToken(ctx, pod, t)
 	}
 	if err != nil && !apierrors.IsAlreadyExists(err) && !rejected(err) {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -132,6 +133,11 @@ func (r *ExecutionReconciler) callbackEvent(ctx context.Context, s *scope) (engi
 		}
 		ev := engine.Event{Thread: th.ID, Attempt: th.Attempt}
 		var what string
+		if !cb.Spec.Heartbeat && !podtask.WaitsForTaskToken(resourceOf(tasks, th)) {
+			reject(kstatesv1alpha1.CallbackTaskNotRunning, fmt.Sprintf("state %q does not wait for a callback (its Resource has no %s): its token only takes heartbeats; the task ends when its pod does",
+				th.State, podtask.WaitForTaskTokenSuffix))
+			continue
+		}
 		switch {
 		case cb.Spec.Success != nil:
 			out, err := value.ParseString(cb.Spec.Success.Output)
@@ -154,6 +160,16 @@ func (r *ExecutionReconciler) callbackEvent(ctx context.Context, s *scope) (engi
 		return ev, true, nil
 	}
 	return engine.Event{}, false, nil
+}
+
+// resourceOf is the Resource of a running task's thread.
+func resourceOf(tasks []taskRef, th *engine.Thread) string {
+	for _, t := range tasks {
+		if t.thread == th {
+			return t.resource
+		}
+	}
+	return ""
 }
 
 // settleCallbacks writes the decisions of a reconcile whose status write succeeded (or was not
@@ -263,15 +279,22 @@ func (r *TaskCallbackReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return ctrl.Result{}, nil
 }
 
-// adoptTaskToken: the pod of a callback task already exists (a reconcile created it and
-// then failed to write the status, so this Step issued a new token): the pod holds the token
-// its sender will present, so the engine state takes the pod's.
-func (r *ExecutionReconciler) adoptTaskToken(ctx context.Context, built *corev1.Pod, t taskRef) error {
-	pod := &corev1.Pod{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(built), pod); err != nil {
+// adoptTaskToken: the pod (or Job) of a task with a token already exists (a reconcile
+// created it and then failed to write the status, so this Step issued a new token): the pod
+// holds the token its sender will present, so the engine state takes the pod's.
+func (r *ExecutionReconciler) adoptTaskToken(ctx context.Context, built client.Object, t taskRef) error {
+	existing := built.DeepCopyObject().(client.Object)
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(built), existing); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	for _, c := range pod.Spec.Containers {
+	var containers []corev1.Container
+	switch o := existing.(type) {
+	case *corev1.Pod:
+		containers = o.Spec.Containers
+	case *batchv1.Job:
+		containers = o.Spec.Template.Spec.Containers
+	}
+	for _, c := range containers {
 		for _, env := range c.Env {
 			if env.Name == podtask.TaskTokenEnv && env.Value != "" {
 				t.thread.TaskToken = env.Value

@@ -7,11 +7,15 @@
 //	testtask output    outputs {"data": "xxx..."} of input.bytes bytes (large outputs go to stdout)
 //	testtask exit      exits with input.code and no message (States.TaskFailed)
 //	testtask env       outputs the KSTATES_* environment (token, attempt, state, ...)
+//	testtask heartbeat sends a heartbeat every input.every seconds for input.seconds, then
+//	                   outputs the input (a task with HeartbeatSeconds)
+//	testtask oom       allocates input.mib MiB and touches it (an OOM kill under a smaller limit)
 //	testtask apiserver GETs /version from the API server the way in-cluster clients do
 //	                   ($KUBERNETES_SERVICE_HOST:PORT, the service account's CA and token)
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -71,6 +75,42 @@ var tasks = map[string]taskkit.Handler{
 		return out, nil
 	},
 	"apiserver": apiserver,
+	"heartbeat": func(t *taskkit.Task) (any, error) {
+		var in struct{ Seconds, Every float64 }
+		if err := t.Decode(&in); err != nil {
+			return nil, err
+		}
+		h, err := t.NewHeartbeater()
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(in.Seconds*float64(time.Second)))
+		defer cancel()
+		failed := 0
+		h.KeepAlive(ctx, time.Duration(in.Every*float64(time.Second)), func(err error) {
+			failed++
+			t.Logf("%v", err)
+		})
+		if failed > 0 {
+			return nil, &taskkit.Error{Name: "HeartbeatRefused", Cause: fmt.Sprintf("%d heartbeats failed", failed)}
+		}
+		return t.Input, nil
+	},
+	"oom": func(t *taskkit.Task) (any, error) {
+		var in struct{ MiB int }
+		if err := t.Decode(&in); err != nil {
+			return nil, err
+		}
+		var keep [][]byte
+		for i := 0; i < in.MiB; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = byte(j)
+			}
+			keep = append(keep, b)
+		}
+		return map[string]int{"allocated": len(keep)}, nil
+	},
 }
 
 // apiserver checks that the pod reaches the API server as rest.InClusterConfig would.
@@ -110,7 +150,7 @@ func apiserver(*taskkit.Task) (any, error) {
 
 func main() {
 	if len(os.Args) < 2 || tasks[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: testtask echo|fail|sleep|output|exit|env|apiserver")
+		fmt.Fprintln(os.Stderr, "usage: testtask echo|fail|sleep|output|exit|env|apiserver|heartbeat|oom")
 		os.Exit(2)
 	}
 	taskkit.Main(tasks[os.Args[1]])
