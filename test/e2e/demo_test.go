@@ -43,11 +43,7 @@ func TestDemo(t *testing.T) {
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "demo.sh"))
 	cmd.Dir = root
 	// hack/e2e.sh has just built and imported the images from these sources.
-	images := "0"
-	if os.Getenv("KSTATES_E2E_DEMO_IMAGES") == "1" {
-		images = "1"
-	}
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "KSTATES_DEMO_IMAGES="+images)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "KSTATES_DEMO_IMAGES=0")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	t.Logf("hack/demo.sh took %v", time.Since(start).Round(time.Second))
