@@ -8,10 +8,12 @@ import (
 	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/engine"
 	"github.com/kstates/kstates/internal/engine/asl"
+	"github.com/kstates/kstates/internal/enginestate"
 )
 
 // programCache keeps compiled programs by revision (a revision is immutable, so its program
@@ -50,50 +52,194 @@ func (c *programCache) get(rev *kstatesv1alpha1.StateMachineRevision) (*engine.P
 	return p, nil
 }
 
-// loadEngineState reads the engine state of a started execution (inline or from its Payload).
+// stateStore keeps what the controller knows of the engine states it stored and loaded: the
+// codec's values and chunks (content-addressed, so shared by all executions), the state part
+// payloads known to exist, and the parts each execution's committed state uses. All of it is
+// derived data: losing it costs reads and creates that find existing objects.
+type stateStore struct {
+	codec *enginestate.Codec
+
+	mu sync.Mutex
+	// known holds "namespace/name" of state part payloads known to exist: created or read by
+	// this process and not superseded since.
+	known map[string]struct{}
+	// loaded is, per execution, the root of the state last loaded and the payloads it uses.
+	loaded map[types.UID]loadedState
+}
+
+type loadedState struct {
+	root string
+	// parts maps the payloads the state uses to their hashes.
+	parts map[string]string
+}
+
+// maxKnownParts and maxLoadedStates bound the store; each is emptied when full.
+const (
+	maxKnownParts   = 1 << 20
+	maxLoadedStates = 1 << 14
+)
+
+// engineStates is shared by the reconcilers of the process (tests run several managers: the
+// names it keeps are namespaced and per execution, its values content-addressed).
+var engineStates = &stateStore{codec: enginestate.NewCodec(), known: map[string]struct{}{}, loaded: map[types.UID]loadedState{}}
+
+func (s *stateStore) isKnown(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.known[key]
+	return ok
+}
+
+func (s *stateStore) setKnown(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.known) >= maxKnownParts {
+		s.known = map[string]struct{}{}
+	}
+	s.known[key] = struct{}{}
+}
+
+// rootKey identifies the engine state a status holds.
+func rootKey(st *kstatesv1alpha1.ExecutionStatus) string {
+	switch {
+	case st.EngineStateRef != nil:
+		return "ref:" + st.EngineStateRef.Name
+	case st.EngineState != nil:
+		return "inline:" + enginestate.Hash(st.EngineState.Raw)
+	}
+	return ""
+}
+
+// committedParts returns the payloads (name to hash) the execution's status (as read) uses,
+// when this process loaded that state; else only its root payload.
+func (s *stateStore) committedParts(exec *kstatesv1alpha1.Execution) map[string]string {
+	key := rootKey(&exec.Status)
+	s.mu.Lock()
+	l, ok := s.loaded[exec.UID]
+	s.mu.Unlock()
+	if ok && l.root == key {
+		return l.parts
+	}
+	if ref := exec.Status.EngineStateRef; ref != nil {
+		return map[string]string{ref.Name: ref.SHA256}
+	}
+	return nil
+}
+
+// supersede forgets the parts a status will stop using (they are deleted after its write): a
+// later state that uses the same data again creates it again. It returns their names, sorted.
+func (s *stateStore) supersede(exec *kstatesv1alpha1.Execution, parts map[string]string) []string {
+	if len(parts) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(parts))
+	hashes := make([]string, 0, len(parts))
+	s.mu.Lock()
+	for n, h := range parts {
+		delete(s.known, exec.Namespace+"/"+n)
+		names = append(names, n)
+		if h != "" {
+			hashes = append(hashes, h)
+		}
+	}
+	s.mu.Unlock()
+	s.codec.Forget(hashes)
+	sort.Strings(names)
+	return names
+}
+
+// loadEngineState reads the engine state of a started execution: its root document (inline or
+// from its Payload) and the parts the root refers to, which come from memory when this process
+// stored or loaded them before, else from the API server.
 func (r *ExecutionReconciler) loadEngineState(ctx context.Context, exec *kstatesv1alpha1.Execution) (*engine.Execution, error) {
-	var data []byte
+	var root []byte
+	parts := map[string]string{}
 	switch st := &exec.Status; {
 	case st.EngineStateRef != nil:
-		b, err := r.loadPayload(ctx, exec.Namespace, st.EngineStateRef)
-		if err != nil {
-			return nil, err
+		if b, ok := engineStates.codec.Raw(st.EngineStateRef.SHA256); ok && st.EngineStateRef.SHA256 != "" {
+			root = b
+		} else {
+			b, err := r.loadPayload(ctx, exec.Namespace, st.EngineStateRef)
+			if err != nil {
+				return nil, err
+			}
+			root = b
 		}
-		data = b
+		parts[st.EngineStateRef.Name] = st.EngineStateRef.SHA256
 	case st.EngineState != nil:
-		data = st.EngineState.Raw
+		root = st.EngineState.Raw
 	default:
 		return nil, fmt.Errorf("the execution has no engine state")
 	}
-	return engine.UnmarshalExecution(data)
+	ex, hashes, err := engineStates.codec.Decode(root, func(hash string) ([]byte, error) {
+		return r.loadStatePart(ctx, exec, hash)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hashes {
+		parts[kstatesv1alpha1.EngineStatePartName(objectPrefix(exec), h)] = h
+	}
+	engineStates.mu.Lock()
+	if len(engineStates.loaded) >= maxLoadedStates {
+		engineStates.loaded = map[types.UID]loadedState{}
+	}
+	engineStates.loaded[exec.UID] = loadedState{root: rootKey(&exec.Status), parts: parts}
+	engineStates.mu.Unlock()
+	return ex, nil
 }
 
-// saveEngineState puts the engine state into the status: inline up to 16 KiB, else in a
-// Payload created before the status write. It returns the payload the status stops
-// referring to, to delete after the write.
-func (r *ExecutionReconciler) saveEngineState(ctx context.Context, exec *kstatesv1alpha1.Execution, st *kstatesv1alpha1.ExecutionStatus, ex *engine.Execution) (superseded string, err error) {
-	data, err := ex.Marshal()
+// saveEngineState puts the engine state into the status: its large values and the chunks of a
+// large thread tree go into content-addressed Payloads (only those not known to exist are
+// created, all before the status write), the root document inline up to 16 KiB, else into a
+// Payload too. It returns the payloads the status stops using, to delete after the write.
+func (r *ExecutionReconciler) saveEngineState(ctx context.Context, exec *kstatesv1alpha1.Execution, st *kstatesv1alpha1.ExecutionStatus, ex *engine.Execution) (superseded []string, err error) {
+	enc, err := engineStates.codec.Encode(ex)
 	if err != nil {
-		return "", fmt.Errorf("saving the engine state: %w", err)
+		return nil, fmt.Errorf("saving the engine state: %w", err)
 	}
-	if len(data) > kstatesv1alpha1.MaxPayloadObjectBytes {
-		return "", permanentError{fmt.Errorf("the execution's engine state is %d bytes, more than one Payload holds (%d); "+
-			"splitting a large Map's state over several payloads is not implemented yet", len(data), kstatesv1alpha1.MaxPayloadObjectBytes)}
-	}
-	old := st.EngineStateRef
-	if len(data) <= kstatesv1alpha1.MaxInlineEngineStateBytes {
-		st.EngineState, st.EngineStateRef = &apiextensionsv1.JSON{Raw: data}, nil
-	} else {
-		ref, err := r.storePayload(ctx, exec, kstatesv1alpha1.PayloadEngineState, data)
+	used := map[string]bool{}
+	for _, p := range enc.Parts {
+		name, err := r.storeStatePart(ctx, exec, p.Hash, p.Data)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		st.EngineState, st.EngineStateRef = nil, ref
+		used[name] = true
 	}
-	if old != nil && (st.EngineStateRef == nil || st.EngineStateRef.Name != old.Name) {
-		return old.Name, nil
+	if len(enc.Root) <= kstatesv1alpha1.MaxInlineEngineStateBytes {
+		st.EngineState, st.EngineStateRef = &apiextensionsv1.JSON{Raw: enc.Root}, nil
+	} else {
+		if len(enc.Root) > kstatesv1alpha1.MaxPayloadObjectBytes {
+			return nil, permanentError{fmt.Errorf("the execution's engine state has a root document of %d bytes, more than one Payload holds (%d)",
+				len(enc.Root), kstatesv1alpha1.MaxPayloadObjectBytes)}
+		}
+		hash := enginestate.Hash(enc.Root)
+		name, err := r.storeStatePart(ctx, exec, hash, func() []byte { return enc.Root })
+		if err != nil {
+			return nil, err
+		}
+		engineStates.codec.Remember(hash, enc.Root)
+		used[name] = true
+		st.EngineState, st.EngineStateRef = nil, &kstatesv1alpha1.PayloadReference{Name: name, Size: int64(len(enc.Root)), SHA256: hash}
 	}
-	return "", nil
+	old := map[string]string{}
+	for n, h := range engineStates.committedParts(exec) {
+		if !used[n] {
+			old[n] = h
+		}
+	}
+	return engineStates.supersede(exec, old), nil
+}
+
+// dropEngineState clears the engine state of an execution that ended and returns the payloads
+// it used, to delete after the status write.
+func (r *ExecutionReconciler) dropEngineState(exec *kstatesv1alpha1.Execution, st *kstatesv1alpha1.ExecutionStatus) []string {
+	names := engineStates.supersede(exec, engineStates.committedParts(exec))
+	engineStates.mu.Lock()
+	delete(engineStates.loaded, exec.UID)
+	engineStates.mu.Unlock()
+	st.EngineState, st.EngineStateRef = nil, nil
+	return names
 }
 
 // taskRef is a task the engine state says is running.

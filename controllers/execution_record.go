@@ -77,17 +77,12 @@ func (r *ExecutionReconciler) record(ctx context.Context, s *scope, evs []engine
 		if err != nil {
 			return err
 		}
-		if old != "" {
-			s.superseded = append(s.superseded, old)
-		}
+		s.superseded = append(s.superseded, old...)
 		s.status.Duration = duration(s.status, s.now)
 		return nil
 	}
 	// The execution ended: keep its result, drop its engine state.
-	if ref := s.status.EngineStateRef; ref != nil {
-		s.superseded = append(s.superseded, ref.Name)
-	}
-	s.status.EngineState, s.status.EngineStateRef = nil, nil
+	s.superseded = append(s.superseded, r.dropEngineState(s.exec, s.status)...)
 	if ex.Status == engine.StatusSucceeded {
 		if err := r.setOutput(ctx, s, ex.Output.V); err != nil {
 			return err

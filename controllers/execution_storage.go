@@ -51,18 +51,54 @@ func (r *ExecutionReconciler) storePayload(ctx context.Context, exec *kstatesv1a
 	return &kstatesv1alpha1.PayloadReference{Name: p.Name, Size: int64(len(data)), SHA256: hash}, nil
 }
 
-// loadPayload reads a Payload and checks its hash.
+// storeStatePart creates the Payload of a part of an execution's engine state, unless it is
+// known to exist, and returns its name. data is built only when the payload is created.
+func (r *ExecutionReconciler) storeStatePart(ctx context.Context, exec *kstatesv1alpha1.Execution, hash string, data func() []byte) (string, error) {
+	name := kstatesv1alpha1.EngineStatePartName(objectPrefix(exec), hash)
+	key := exec.Namespace + "/" + name
+	if engineStates.isKnown(key) {
+		return name, nil
+	}
+	b := data()
+	if len(b) > kstatesv1alpha1.MaxPayloadObjectBytes {
+		return "", permanentError{fmt.Errorf("a part of the execution's engine state is %d bytes, more than a Payload holds (%d)", len(b), kstatesv1alpha1.MaxPayloadObjectBytes)}
+	}
+	p := &kstatesv1alpha1.Payload{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: exec.Namespace,
+			Name:      name,
+			Labels:    map[string]string{kstatesv1alpha1.LabelExecutionUID: string(exec.UID)},
+		},
+		Spec: kstatesv1alpha1.PayloadSpec{ExecutionName: exec.Name, Purpose: kstatesv1alpha1.PayloadEngineState, Data: string(b), SHA256: hash},
+	}
+	if err := controllerutil.SetControllerReference(exec, p, r.Scheme()); err != nil {
+		return "", err
+	}
+	if err := r.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("creating payload %s: %w", p.Name, err)
+	}
+	engineStates.setKnown(key)
+	return name, nil
+}
+
+// loadStatePart reads the Payload of a part of an execution's engine state from the API server
+// (Payloads are not cached by an informer: the controller keeps the parts it uses in memory,
+// and reads one only after a restart or when another process wrote it).
+func (r *ExecutionReconciler) loadStatePart(ctx context.Context, exec *kstatesv1alpha1.Execution, hash string) ([]byte, error) {
+	name := kstatesv1alpha1.EngineStatePartName(objectPrefix(exec), hash)
+	b, err := r.loadPayload(ctx, exec.Namespace, &kstatesv1alpha1.PayloadReference{Name: name, SHA256: hash})
+	if err != nil {
+		return nil, err
+	}
+	engineStates.setKnown(exec.Namespace + "/" + name)
+	return b, nil
+}
+
+// loadPayload reads a Payload from the API server and checks its hash.
 func (r *ExecutionReconciler) loadPayload(ctx context.Context, ns string, ref *kstatesv1alpha1.PayloadReference) ([]byte, error) {
 	p := &kstatesv1alpha1.Payload{}
-	key := client.ObjectKey{Namespace: ns, Name: ref.Name}
-	if err := r.Get(ctx, key, p); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-		// Just created by this controller: the cache may not have it yet.
-		if err := r.APIReader.Get(ctx, key, p); err != nil {
-			return nil, fmt.Errorf("reading payload %s: %w", ref.Name, err)
-		}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, p); err != nil {
+		return nil, fmt.Errorf("reading payload %s: %w", ref.Name, err)
 	}
 	sum := sha256.Sum256([]byte(p.Spec.Data))
 	if hex.EncodeToString(sum[:]) != p.Spec.SHA256 || (ref.SHA256 != "" && ref.SHA256 != p.Spec.SHA256) {

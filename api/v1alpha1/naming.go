@@ -37,6 +37,15 @@ func PayloadName(prefix, sha256Hex string) string {
 	return prefix + "-p" + sha256Hex[:16]
 }
 
+// EngineStatePartName is the content-addressed name of a Payload holding a part of an
+// execution's engine state (a large value, a chunk of threads or results, the root document):
+// "<prefix>-s<first 16 hex digits>". The infix differs from PayloadName's so that a state part
+// is never the same object as an output or event details payload of the same data: state parts
+// are deleted when the state stops using them, those never.
+func EngineStatePartName(prefix, sha256Hex string) string {
+	return prefix + "-s" + sha256Hex[:16]
+}
+
 // shorten cuts s to at most n characters, replacing the cut tail with 8 hex digits of its
 // hash so that distinct long names stay distinct, and never ending on '-' or '.'.
 func shorten(s string, n int) string {

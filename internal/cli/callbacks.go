@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/internal/enginestate"
 	"github.com/kstates/kstates/internal/podtask"
 )
 
@@ -214,6 +215,23 @@ func runGetTaskToken(env *Env, args []string) int {
 			return fail(ExitUsage, "reading the engine state: %v", err)
 		}
 		state = []byte(p.Spec.Data)
+	}
+	if state != nil {
+		// A large state keeps the threads of a big Map in chunks beside its root document.
+		ex, err := enginestate.NewCodec().DecodeTree(state, func(hash string) ([]byte, error) {
+			p := &kstatesv1alpha1.Payload{}
+			name := kstatesv1alpha1.EngineStatePartName(kstatesv1alpha1.ExecutionObjectPrefix(exec.Name, string(exec.UID)), hash)
+			if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, p); err != nil {
+				return nil, err
+			}
+			return []byte(p.Spec.Data), nil
+		})
+		if err != nil {
+			return fail(ExitUsage, "reading the engine state: %v", err)
+		}
+		if state, err = ex.Marshal(); err != nil {
+			return fail(ExitUsage, "reading the engine state: %v", err)
+		}
 	}
 	tokens := pendingTokens(state)
 	if *out == "json" {

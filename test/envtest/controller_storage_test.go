@@ -15,8 +15,9 @@ import (
 )
 
 // Large data goes into Payloads beside the Execution: an output over 16 KiB (outputRef),
-// event details over 2 KiB (detailsRef) and an engine state over 16 KiB (engineStateRef),
-// which is deleted once the status no longer refers to it.
+// event details over 2 KiB (detailsRef) and the engine state's values over 8 KiB (parts of the
+// state, referenced from its root document), which are deleted once the state no longer uses
+// them.
 func TestLargeDataIsStoredInPayloads(t *testing.T) {
 	ctx, ns := setup(t)
 	startManager(t, ns, nil)
@@ -24,12 +25,27 @@ func TestLargeDataIsStoredInPayloads(t *testing.T) {
 	create(ctx, t, makeStateMachine(ns, "big", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}`).obj())
 	e := makeExecution(ns, "e").stateMachine("big").input(`{"data":"` + big + `"}`).obj()
 	create(ctx, t, e)
-	e = waitFor(ctx, t, e, "an engine state in a payload", func(e *kstatesv1alpha1.Execution) bool {
-		return e.Status.EngineStateRef != nil
+	e = waitFor(ctx, t, e, "an engine state", func(e *kstatesv1alpha1.Execution) bool {
+		return e.Status.EngineState != nil
 	})
-	stateRef := e.Status.EngineStateRef.Name
-	if e.Status.EngineState != nil || len(e.Status.History.Events) == 0 || e.Status.History.Events[0].DetailsRef == nil {
-		t.Fatalf("while waiting: engineState inline %v, first event %+v", e.Status.EngineState != nil, e.Status.History.Events)
+	if len(e.Status.EngineState.Raw) > 16384 || len(e.Status.History.Events) == 0 || e.Status.History.Events[0].DetailsRef == nil {
+		t.Fatalf("while waiting: engineState inline %d bytes, first event %+v", len(e.Status.EngineState.Raw), e.Status.History.Events)
+	}
+	var stateRef string
+	parts := &kstatesv1alpha1.PayloadList{}
+	if err := k8sClient.List(ctx, parts, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts.Items {
+		if p.Spec.Purpose == kstatesv1alpha1.PayloadEngineState && strings.Contains(string(e.Status.EngineState.Raw), p.Spec.SHA256) {
+			if !jsonEq(p.Spec.Data, `{"data":"`+big+`"}`) {
+				t.Errorf("engine state part %s holds %d bytes, want the input", p.Name, len(p.Spec.Data))
+			}
+			stateRef = p.Name
+		}
+	}
+	if stateRef == "" {
+		t.Fatalf("no engine state payload holds the input; the root document is %d bytes", len(e.Status.EngineState.Raw))
 	}
 	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
 	if got.Status.Output != "" || got.Status.OutputRef == nil {

@@ -143,29 +143,6 @@ func readTypes(ctx context.Context, t *testing.T, e *kstatesv1alpha1.Execution) 
 	return types
 }
 
-// checkSizes fails for any object of the namespace over 1 MiB as stored (JSON).
-func checkSizes(ctx context.Context, t *testing.T, ns string) {
-	t.Helper()
-	largest := 0
-	for _, list := range []client.ObjectList{&kstatesv1alpha1.ExecutionList{}, &kstatesv1alpha1.HistoryChunkList{}, &kstatesv1alpha1.PayloadList{}} {
-		if err := k8sClient.List(ctx, list, client.InNamespace(ns)); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(list)
-		var items struct {
-			Items []json.RawMessage `json:"items"`
-		}
-		_ = json.Unmarshal(b, &items)
-		for _, it := range items.Items {
-			largest = max(largest, len(it))
-			if len(it) > maxObjectBytes {
-				t.Errorf("an object of %T is %d bytes, over 1 MiB", list, len(it))
-			}
-		}
-	}
-	t.Logf("largest object: %d bytes", largest)
-}
-
 // An execution of 25,000 history events (AWS's limit) runs to its end with every event kept,
 // readable in order, and the same as the engine's.
 func TestHistoryOf25000Events(t *testing.T) {
@@ -209,12 +186,22 @@ func TestMapOf1000IterationsCarrying100KiB(t *testing.T) {
 		"Items":{"Type":"Pass","Parameters":{"items.$":"States.ArrayRange(1, 1000, 1)"},"Next":"Each"},
 		"Each":{"Type":"Map","ItemsPath":"$.items","MaxConcurrency":0,"ResultSelector":{"count.$":"States.ArrayLength($)"},"End":true,
 			"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"Seed","States":{` + strings.Join(states, ",") + `}}}}}`
+	servers := sampleServers(ctx, t)
+	payloads := countPayloads(ctx, t, ns, "e-")
 	e := runExecution(ctx, t, ns, def, `{}`)
+	payloads.report(t)
+	servers.report(t)
 	if e.Status.Phase != kstatesv1alpha1.ExecutionSucceeded {
 		t.Fatalf("ended %s: %s %s", e.Status.Phase, e.Status.Error, e.Status.Cause)
 	}
-	if !strings.Contains(e.Status.Output, `"count":1000`) {
+	if e.Status.Output != `{"count":1000}` {
 		t.Errorf("output %s, want a count of 1000", e.Status.Output)
 	}
-	checkSizes(ctx, t, ns)
+	if largest := checkSizes(ctx, t, ns); largest == 0 {
+		t.Error("no object was measured")
+	}
+	// The state's parts are deleted once the execution ended; what is left is its history.
+	if left := stateParts(ctx, t, ns, "e-"); len(left) > 0 {
+		t.Errorf("%d engine state payloads are left after the execution ended, such as %s", len(left), left[0])
+	}
 }
