@@ -8,7 +8,8 @@
 //
 //   - every value slot (the execution's input and output; a thread's input,
 //     effective input, output, variables and Map/Parallel result elements)
-//     whose JSON is larger than ValueBytes is replaced by a reference
+//     whose JSON is larger than ValueBytes (ChunkValueBytes in the threads of a
+//     chunk, below) is replaced by a reference
 //     {"$kstatesRef":"<sha256 hex of the value's JSON>"}; the value is a part of
 //     its own. A slot whose inline value is itself an object with the key
 //     "$kstatesRef" is escaped as {"$kstatesRef":"","value":<the value>}, so
@@ -48,6 +49,11 @@ const RefKey = "$kstatesRef"
 const (
 	// DefaultValueBytes: a value whose JSON is larger is stored apart.
 	DefaultValueBytes = 8 << 10
+	// DefaultChunkValueBytes: in the threads of a chunk (a large Map's iterations), a value
+	// whose JSON is larger is stored apart. It is smaller than DefaultValueBytes because a
+	// chunk is written again whenever one of its threads moves: a chunk of 32 threads holding
+	// up to 8 KiB each would be a 256 KiB write per transition, and a costly one to encode.
+	DefaultChunkValueBytes = 1 << 10
 	// DefaultChunkThreads: a thread's children are stored in chunks of this
 	// many threads once it has more (one transition changes one thread, so it
 	// rewrites one chunk of ~10 KiB).
@@ -112,10 +118,11 @@ func Hash(data []byte) string {
 
 // Codec splits and joins states. It is safe for concurrent use.
 type Codec struct {
-	ValueBytes    int
-	ChunkThreads  int
-	ChunkResults  int
-	MaxCacheBytes int64
+	ValueBytes      int
+	ChunkValueBytes int
+	ChunkThreads    int
+	ChunkResults    int
+	MaxCacheBytes   int64
 
 	mu     sync.Mutex
 	byHash map[string]*entry
@@ -125,7 +132,8 @@ type Codec struct {
 
 // NewCodec returns a Codec with the default sizes.
 func NewCodec() *Codec {
-	return &Codec{ValueBytes: DefaultValueBytes, ChunkThreads: DefaultChunkThreads, ChunkResults: DefaultChunkResults, MaxCacheBytes: DefaultCacheBytes}
+	return &Codec{ValueBytes: DefaultValueBytes, ChunkValueBytes: DefaultChunkValueBytes, ChunkThreads: DefaultChunkThreads,
+		ChunkResults: DefaultChunkResults, MaxCacheBytes: DefaultCacheBytes}
 }
 
 // entry is a value (v) or a chunk (raw) known by its hash.
@@ -262,8 +270,8 @@ func (e *encoder) restore() {
 }
 
 // replace returns what a slot holding v stores inline, and whether that
-// differs from v.
-func (e *encoder) replace(v any) (any, bool) {
+// differs from v: values over limit bytes are stored apart.
+func (e *encoder) replace(v any, limit int) (any, bool) {
 	switch v.(type) {
 	case string, map[string]any, []any:
 	default:
@@ -279,7 +287,7 @@ func (e *encoder) replace(v any) (any, bool) {
 		}
 		return map[string]any{RefKey: ent.hash}, true
 	}
-	if value.Size(v) > e.c.valueBytes() {
+	if sizeOver(v, limit) {
 		data := value.Marshal(v)
 		h := Hash(data)
 		e.c.mu.Lock()
@@ -298,9 +306,9 @@ func (e *encoder) replace(v any) (any, bool) {
 	return v, false
 }
 
-func (e *encoder) slot(p *any) {
+func (e *encoder) slot(p *any, limit int) {
 	old := *p
-	if nv, changed := e.replace(old); changed {
+	if nv, changed := e.replace(old, limit); changed {
 		*p = nv
 		e.undo = append(e.undo, func() { *p = old })
 	}
@@ -311,6 +319,13 @@ func (c *Codec) valueBytes() int {
 		return c.ValueBytes
 	}
 	return DefaultValueBytes
+}
+
+func (c *Codec) chunkValueBytes() int {
+	if c.ChunkValueBytes > 0 {
+		return c.ChunkValueBytes
+	}
+	return DefaultChunkValueBytes
 }
 
 func (c *Codec) chunkThreads() int {
@@ -337,23 +352,29 @@ func (e *encoder) chunk(kind string, data []byte) string {
 	return h
 }
 
-func (e *encoder) thread(t *engine.Thread) error {
+// thread encodes t and its descendants; limit is the size over which a value is stored
+// apart (smaller in chunked threads).
+func (e *encoder) thread(t *engine.Thread, limit int) error {
 	if t == nil {
 		return nil
 	}
-	e.slot(&t.Input.V)
-	e.slot(&t.Effective.V)
-	e.slot(&t.Output.V)
+	e.slot(&t.Input.V, limit)
+	e.slot(&t.Effective.V, limit)
+	e.slot(&t.Output.V, limit)
 	for k, v := range t.Vars {
-		if nv, changed := e.replace(v); changed {
+		if nv, changed := e.replace(v, limit); changed {
 			vars, k, v := t.Vars, k, v
 			vars[k] = nv
 			e.undo = append(e.undo, func() { vars[k] = v })
 		}
 	}
 	if arr, ok := t.Results.V.([]any); ok {
+		rlimit := limit
+		if len(arr) > e.c.chunkResults() {
+			rlimit = min(limit, e.c.chunkValueBytes())
+		}
 		for i := range arr {
-			e.slot(&arr[i])
+			e.slot(&arr[i], rlimit)
 		}
 		if n := e.c.chunkResults(); len(arr) > n {
 			saved := t.Results
@@ -365,8 +386,12 @@ func (e *encoder) thread(t *engine.Thread) error {
 			}
 		}
 	}
+	climit := limit
+	if len(t.Children) > e.c.chunkThreads() {
+		climit = min(limit, e.c.chunkValueBytes())
+	}
 	for _, c := range t.Children {
-		if err := e.thread(c); err != nil {
+		if err := e.thread(c, climit); err != nil {
 			return err
 		}
 	}
@@ -392,9 +417,9 @@ func (c *Codec) Encode(ex *engine.Execution) (*Encoded, error) {
 	}
 	e := &encoder{c: c, parts: map[string]*Part{}, table: &Parts{Children: map[string][]string{}, Results: map[string][]string{}}}
 	defer e.restore()
-	e.slot(&ex.Input.V)
-	e.slot(&ex.Output.V)
-	if err := e.thread(ex.Root); err != nil {
+	e.slot(&ex.Input.V, c.valueBytes())
+	e.slot(&ex.Output.V, c.valueBytes())
+	if err := e.thread(ex.Root, c.valueBytes()); err != nil {
 		return nil, err
 	}
 	st := stored{Execution: ex}
@@ -411,6 +436,40 @@ func (c *Codec) Encode(ex *engine.Execution) (*Encoded, error) {
 	}
 	sort.Slice(out.Parts, func(i, j int) bool { return out.Parts[i].Hash < out.Parts[j].Hash })
 	return out, nil
+}
+
+// sizeOver reports whether the JSON of v is longer than limit bytes, stopping early.
+func sizeOver(v any, limit int) bool {
+	n := 0
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch t := v.(type) {
+		case string:
+			if len(t) > limit {
+				return true
+			}
+			n += value.Size(t)
+		case []any:
+			n += 2 + len(t)
+			for _, x := range t {
+				if n > limit || walk(x) {
+					return true
+				}
+			}
+		case map[string]any:
+			n += 2 + len(t)
+			for k, x := range t {
+				n += len(k) + 3
+				if n > limit || walk(x) {
+					return true
+				}
+			}
+		default:
+			n += value.Size(t)
+		}
+		return n > limit
+	}
+	return walk(v)
 }
 
 // Fetch reads the data of a part by its hash.

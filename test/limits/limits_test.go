@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +41,23 @@ func setup(t *testing.T) (context.Context, string) {
 		t.Skip("the limit tests take minutes: set KSTATES_LIMITS=1 (make test-limits)")
 	}
 	ctrl.SetLogger(logr.Discard())
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	timeout := 25 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("KSTATES_LIMITS_TIMEOUT")); err == nil {
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
+	if path := os.Getenv("KSTATES_LIMITS_CPUPROFILE"); path != "" {
+		// A CPU profile of the controller (and the test) for the length of the test.
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pprof.StopCPUProfile(); f.Close() })
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "kstates-limits-"}}
 	if err := k8sClient.Create(ctx, ns); err != nil {
 		t.Fatal(err)
@@ -104,6 +120,9 @@ func runExecution(ctx context.Context, t *testing.T, ns, def, input string) *kst
 	start := time.Now()
 	for {
 		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil {
+			if ctx.Err() != nil {
+				t.Fatalf("the execution did not end: %s at event %d", e.Status.CurrentState, e.Status.History.EventCount)
+			}
 			t.Fatal(err)
 		}
 		if e.Status.Phase.IsFinal() {
