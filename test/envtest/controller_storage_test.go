@@ -2,6 +2,8 @@ package envtest
 
 import (
 	"context"
+	"encoding/json"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,4 +161,89 @@ func TestWideMapHistoryOverflowsIntoChunks(t *testing.T) {
 	if len(got.Status.History.Events) > kstatesv1alpha1.WindowEvents || got.Status.History.ChunkCount < 2 {
 		t.Errorf("window %d events, %d chunks", len(got.Status.History.Events), got.Status.History.ChunkCount)
 	}
+}
+
+// statePartsOf lists the engine state parts (Payloads "<prefix>-s<hash>") of an execution.
+func statePartsOf(ctx context.Context, t *testing.T, e *kstatesv1alpha1.Execution) []kstatesv1alpha1.Payload {
+	t.Helper()
+	list := &kstatesv1alpha1.PayloadList{}
+	if err := k8sClient.List(ctx, list, client.InNamespace(e.Namespace), client.MatchingLabels{kstatesv1alpha1.LabelExecutionUID: string(e.UID)}); err != nil {
+		t.Fatal(err)
+	}
+	prefix := kstatesv1alpha1.ExecutionObjectPrefix(e.Name, string(e.UID)) + "-s"
+	var out []kstatesv1alpha1.Payload
+	for _, p := range list.Items {
+		if strings.HasPrefix(p.Name, prefix) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// A Map of 40 iterations (more than a chunk's 32 threads) holding 2 KiB each keeps its
+// iterations in chunks and their values in parts beside a small root document, runs to its
+// end with the right output, and leaves no state part behind.
+func TestLargeMapStateIsSplitIntoParts(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	def := `{"StartAt":"Items","States":{
+		"Items":{"Type":"Pass","Parameters":{"items.$":"States.ArrayRange(1, 40, 1)"},"Next":"Each"},
+		"Each":{"Type":"Map","ItemsPath":"$.items","ResultSelector":{"count.$":"States.ArrayLength($)"},"End":true,
+			"ItemProcessor":{"StartAt":"Big","States":{
+				"Big":{"Type":"Pass","Parameters":{"i.$":"$","s":"` + strings.Repeat("y", 2048) + `"},"Next":"Hold"},
+				"Hold":{"Type":"Wait","Seconds":10,"Next":"Small"},
+				"Small":{"Type":"Pass","Parameters":{"i.$":"$.i"},"End":true}}}}}}`
+	create(ctx, t, makeStateMachine(ns, "split", def).obj())
+	e := makeExecution(ns, "e").stateMachine("split").obj()
+	create(ctx, t, e)
+	e = waitFor(ctx, t, e, "every iteration holding in the Wait", func(e *kstatesv1alpha1.Execution) bool {
+		return e.Status.EngineState != nil && strings.Contains(string(e.Status.EngineState.Raw), "kstatesParts") &&
+			e.Status.CurrentState == "Each (40 running)" &&
+			len(e.Status.CurrentStates) == 1 && e.Status.CurrentStates[0] == "Hold"
+	})
+	if n := len(e.Status.EngineState.Raw); n > 8192 {
+		t.Errorf("the root document is %d bytes, want a small one", n)
+	}
+	// The root lists the chunks of the Map's iterations; the chunks refer to the values.
+	var root struct {
+		Parts struct {
+			Children map[string][]string `json:"children"`
+		} `json:"kstatesParts"`
+	}
+	if err := json.Unmarshal(e.Status.EngineState.Raw, &root); err != nil {
+		t.Fatal(err)
+	}
+	bySHA := map[string]kstatesv1alpha1.Payload{}
+	for _, p := range statePartsOf(ctx, t, e) {
+		bySHA[p.Spec.SHA256] = p
+	}
+	var chunks []string
+	for _, hs := range root.Parts.Children {
+		chunks = append(chunks, hs...)
+	}
+	values := map[string]bool{}
+	refs := regexp.MustCompile(`"\$kstatesRef":"([0-9a-f]{64})"`)
+	for _, h := range chunks {
+		p, ok := bySHA[h]
+		if !ok {
+			t.Fatalf("chunk %s is not stored", h)
+		}
+		for _, m := range refs.FindAllStringSubmatch(p.Spec.Data, -1) {
+			v, ok := bySHA[m[1]]
+			if !ok || v.Spec.Purpose != kstatesv1alpha1.PayloadEngineState || !strings.Contains(v.Spec.Data, strings.Repeat("y", 2048)) {
+				t.Fatalf("value %s is not stored as an engine state part holding the iteration's data", m[1])
+			}
+			values[m[1]] = true
+		}
+	}
+	if len(chunks) != 2 || len(values) != 40 {
+		t.Errorf("%d chunks of threads referring to %d values, want 2 and 40", len(chunks), len(values))
+	}
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
+	if got.Status.Output != `{"count":40}` {
+		t.Errorf("output %s", got.Status.Output)
+	}
+	waitFor(ctx, t, got, "the state parts deleted", func(e *kstatesv1alpha1.Execution) bool {
+		return len(statePartsOf(ctx, t, e)) == 0
+	})
 }
