@@ -16,6 +16,7 @@ import (
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/cli"
+	"github.com/kstates/kstates/test/testenv"
 )
 
 // demoNamespace is where hack/demo.sh runs the orders (its manager watches only this one).
@@ -62,6 +63,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
+	testenv.SetLogger() // else controller-runtime's client prints a stack about its logger
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		t.Fatal(err)
