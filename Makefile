@@ -8,6 +8,7 @@ export KSTATES_CONFORMANCE_DIR ?= $(SHARED)/conformance
 export KSTATES_JSONATA_SUITE_DIR ?= $(SHARED)/jsonata-test-suite
 
 .PHONY: all build demo run test test-e2e vet fmt-check bench bench-vs-local-sfn fuzz conformance
+.PHONY: bench-controller test-limits
 .PHONY: generate manifests verify-generated envtest controller-gen
 
 all: build
@@ -58,6 +59,12 @@ bench-vs-local-sfn: build ## Whole-process speed against aws-local-stepfunctions
 .PHONY: bench-task-overhead
 bench-task-overhead: ## The controller's overhead per Task state over 100 task pods on the local cluster (docs/benchmarks.md).
 	hack/bench-task-overhead.sh
+
+bench-controller: ## Execution controller throughput on envtest against the ceiling (docs/benchmarks.md); ARGS="-executions 200".
+	hack/bench-controller.sh $(ARGS)
+
+test-limits: ## The size limits through the controller on envtest (25,000 events, a large Map; minutes).
+	KUBEBUILDER_ASSETS="$${KUBEBUILDER_ASSETS:-$$(hack/envtest.sh)}" KSTATES_LIMITS=1 $(GO) test -count=1 -timeout 30m -v ./test/limits/
 
 ## ---- Operator: code generation and envtest binaries (api/, config/, hack/) ----
 CONTROLLER_GEN := $(BIN)/controller-gen

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -48,6 +49,9 @@ type ExecutionReconciler struct {
 	ExpressTimeout time.Duration
 
 	programs programCache
+	// superseded remembers the versions of each execution that this controller's own writes
+	// have replaced, to recognise a cache that has not caught up with them yet.
+	superseded supersededVersions
 }
 
 // SetupWithManager registers the reconciler: it watches Executions, the Pods they own, and
@@ -97,28 +101,75 @@ func (r *ExecutionReconciler) pendingExecutionsOf(ctx context.Context, o client.
 	return reqs
 }
 
-// Reconcile gets the execution, advances it by at most one transition, and writes its status
-// once.
+// Reconcile gets the execution and advances it step by step, each step at most one
+// transition committed by its own status write before the next begins. It goes on from its
+// own committed state (the write's answer) while the next step is a state ready to run with no
+// task involved, up to maxStepsPerReconcile steps, so that a run of Pass and Choice states
+// does not wait for the watch event of each write.
 func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	exec := &kstatesv1alpha1.Execution{}
 	if err := r.Get(ctx, req.NamespacedName, exec); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.superseded.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !exec.DeletionTimestamp.IsZero() {
+		r.superseded.forget(req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
-	s := newScope(exec, r.Clock.Now())
+	if r.superseded.isStale(req.NamespacedName, exec.ResourceVersion) {
+		// A version this controller has already replaced (the previous reconcile went on
+		// from its own writes): a step from it could only conflict. The watch event of the
+		// newest version brings us back; the requeue is a safety net.
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	began := time.Now()
+	for n := 1; ; n++ {
+		s := newScope(exec, r.Clock.Now())
+		res, err := r.step(ctx, exec, s)
+		if err != nil || !s.goesOn() || n == maxStepsPerReconcile || time.Since(began) > maxReconcileTime {
+			return res, err
+		}
+	}
+}
+
+// Bounds of one reconcile's run of steps: the worker then serves other executions (this one
+// comes back through the watch event of its last write).
+const (
+	maxStepsPerReconcile = 10
+	maxReconcileTime     = 100 * time.Millisecond
+)
+
+// goesOn reports whether the next step may follow in the same reconcile: this step's write
+// succeeded (exec is then the committed version, spec included), the execution runs, states
+// are ready, and no task runs (a task's pod, Job or callback is read from the cache, which is
+// not yet as new as the state the write committed).
+func (s *scope) goesOn() bool {
+	return s.written && s.ex != nil && s.ex.Status == engine.StatusRunning && !s.status.Phase.IsFinal() &&
+		len(s.ex.Queue) > 0 && s.requeueAfter == 0 && len(runningTasks(s.prog, s.ex)) == 0
+}
+
+// step runs the phases once on exec, writes the status if it changed, and does what follows
+// a write.
+func (r *ExecutionReconciler) step(ctx context.Context, exec *kstatesv1alpha1.Execution, s *scope) (ctrl.Result, error) {
 	if err := r.reconcile(ctx, s); err != nil {
 		if errors.Is(err, errStale) {
 			// The cache is behind the API server; the watch event of the newer version
 			// brings us back (the requeue is a safety net).
 			return ctrl.Result{RequeueAfter: staleRetry}, nil
 		}
+		if errors.Is(err, errRetry) || apierrors.IsConflict(err) {
+			// Someone else changed an object this step writes: the step is repeated soon
+			// from fresh reads. An error would put the execution into controller-runtime's
+			// exponential back-off (up to minutes).
+			log.FromContext(ctx).V(1).Info("retrying the step", "reason", err.Error())
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	if !equality.Semantic.DeepEqual(&exec.Status, s.status) {
-		exec.Status = *s.status
-		if err := r.Status().Update(ctx, exec); err != nil {
+		if err := r.writeStatus(ctx, exec, s.status); err != nil {
 			if apierrors.IsConflict(err) {
 				// A newer version exists; its watch event brings us back.
 				return ctrl.Result{RequeueAfter: staleRetry}, nil
@@ -132,6 +183,64 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	return r.cleanup(ctx, s), nil
 }
 
+// writeStatus commits the new status as a JSON merge patch of what changed, on the condition
+// that the Execution is still at the resourceVersion the status was computed from (a newer
+// version is a conflict): one write of the changed fields per transition, never one that
+// overwrites a state this reconcile did not see. The patch is computed from objects that hold
+// only the name, the resourceVersion and the status (not twice the whole Execution). exec gets
+// the API server's answer (its new resourceVersion).
+func (r *ExecutionReconciler) writeStatus(ctx context.Context, exec *kstatesv1alpha1.Execution, status *kstatesv1alpha1.ExecutionStatus) error {
+	meta := metav1.ObjectMeta{Namespace: exec.Namespace, Name: exec.Name, ResourceVersion: exec.ResourceVersion}
+	base := &kstatesv1alpha1.Execution{ObjectMeta: meta, Status: exec.Status}
+	next := &kstatesv1alpha1.Execution{ObjectMeta: meta, Status: *status}
+	if err := r.Status().Patch(ctx, next, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	*exec = *next
+	r.superseded.add(client.ObjectKeyFromObject(exec), meta.ResourceVersion)
+	return nil
+}
+
+// supersededVersions holds, per execution, the resourceVersions its last run of steps
+// replaced: from the version a reconcile read to the one before its last write. While the
+// cache holds one of them it is behind this controller's own writes. Any other version is
+// the newest one written or a newer one (any other writer's change would have made the next
+// write conflict), and the set is forgotten.
+type supersededVersions struct {
+	mu   sync.Mutex
+	sets map[types.NamespacedName]map[string]bool
+}
+
+func (v *supersededVersions) add(key types.NamespacedName, rv string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.sets == nil {
+		v.sets = map[types.NamespacedName]map[string]bool{}
+	}
+	if v.sets[key] == nil {
+		v.sets[key] = map[string]bool{}
+	}
+	v.sets[key][rv] = true
+}
+
+// isStale reports whether rv is a superseded version of key, and forgets key's set otherwise
+// (the cache has caught up).
+func (v *supersededVersions) isStale(key types.NamespacedName, rv string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.sets[key][rv] {
+		return true
+	}
+	delete(v.sets, key)
+	return false
+}
+
+func (v *supersededVersions) forget(key types.NamespacedName) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.sets, key)
+}
+
 // staleRetry is when a reconcile that found its cached Execution out of date looks again, in
 // case the watch event of the newer version was already consumed.
 const staleRetry = time.Second
@@ -139,6 +248,13 @@ const staleRetry = time.Second
 // errStale says that the cached Execution is older than the API server's: the reconcile must
 // not act on it (start a pod an older state asks for).
 var errStale = errors.New("the cached execution is stale")
+
+// errRetry says that the step met a conflict on another object (the revision it adopts) and
+// is to be repeated shortly, from fresh reads.
+var errRetry = errors.New("retry the step")
+
+// conflictRetry is how soon a step that met a conflict on another object is repeated.
+const conflictRetry = 50 * time.Millisecond
 
 // confirmCurrent checks with the API server that the execution this reconcile works from is
 // the latest version, before doing something a stale state must not do (creating a pod).

@@ -15,6 +15,7 @@ import (
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/engine"
+	"github.com/kstates/kstates/internal/engine/asl"
 	"github.com/kstates/kstates/internal/history"
 	"github.com/kstates/kstates/internal/metrics"
 )
@@ -180,10 +181,10 @@ func (r *ExecutionReconciler) event(s *scope, typ, reason, note string, args ...
 // for an ended execution: a reconcile working from a stale cache must not delete the pod of a
 // task that a newer state started.
 func (r *ExecutionReconciler) cleanup(ctx context.Context, s *scope) ctrl.Result {
-	if (s.written && s.ex != nil) || s.status.Phase.IsFinal() {
+	if ((s.written && s.ex != nil) || s.status.Phase.IsFinal()) && mayHaveTasks(s) {
 		r.sweepPods(ctx, s)
+		r.sweepJobs(ctx, s)
 	}
-	r.sweepJobs(ctx, s)
 	if s.requeueAfter > 0 {
 		return ctrl.Result{RequeueAfter: s.requeueAfter}
 	}
@@ -191,6 +192,32 @@ func (r *ExecutionReconciler) cleanup(ctx context.Context, s *scope) ctrl.Result
 		return ctrl.Result{}
 	}
 	return ctrl.Result{RequeueAfter: max(s.status.NextDeadline.Sub(s.now), minRequeue)}
+}
+
+// mayHaveTasks reports whether the execution can have task pods or Jobs: false only when its
+// program is known and has no Task state at any depth (a Pass/Choice machine), so that the
+// sweeps' cache Lists are skipped for executions that never run a task.
+func mayHaveTasks(s *scope) bool {
+	return s.prog == nil || hasTaskStates(s.prog.Def)
+}
+
+// hasTaskStates reports whether a definition, its Parallel branches or Map processors have a
+// Task state.
+func hasTaskStates(def *asl.Definition) bool {
+	if def == nil {
+		return false
+	}
+	for _, st := range def.States {
+		if st.Type == "Task" || hasTaskStates(st.ItemProcessor) {
+			return true
+		}
+		for _, b := range st.Branches {
+			if hasTaskStates(b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sweepPods deletes the execution's task pods that have not ended and that no running task

@@ -2,12 +2,14 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -111,18 +113,45 @@ func (s *scope) unresolved(reason, msg string) {
 
 // adoptRevision makes the execution an owner of its revision, so that the revision outlives
 // edits and the deletion of its StateMachine while the execution exists.
+//
+// Every execution of a StateMachine adopts the same revision, so the write must not be a
+// read-modify-write of it (with many executions starting at once nearly every such update
+// would conflict): it is a JSON patch that appends one owner reference and carries no
+// resourceVersion, which the API server applies to whatever version it has. It still changes
+// the revision's resourceVersion, so a concurrent prune (a delete conditional on the version
+// it saw) keeps the revision. Should the cache be behind and the reference already be there,
+// the API server drops the duplicate (same UID). Only a revision with no owner at all (its
+// StateMachine was deleted with --cascade=orphan) is written with an optimistic lock, since a
+// JSON patch cannot append to a list that does not exist. A conflict or a revision gone
+// meanwhile asks for a quick retry (errRetry), never an error that backs off.
 func (r *ExecutionReconciler) adoptRevision(ctx context.Context, s *scope) error {
 	for _, o := range s.rev.OwnerReferences {
 		if o.UID == s.exec.UID {
 			return nil
 		}
 	}
-	rev := s.rev.DeepCopy()
-	rev.OwnerReferences = append(rev.OwnerReferences, metav1.OwnerReference{
+	ref := metav1.OwnerReference{
 		APIVersion: kstatesv1alpha1.GroupVersion.String(), Kind: "Execution",
 		Name: s.exec.Name, UID: s.exec.UID, BlockOwnerDeletion: ptr.To(false),
-	})
-	if err := r.Update(ctx, rev); err != nil {
+	}
+	rev := s.rev.DeepCopy()
+	var patch client.Patch
+	if len(rev.OwnerReferences) > 0 {
+		op, err := json.Marshal([]map[string]any{{"op": "add", "path": "/metadata/ownerReferences/-", "value": ref}})
+		if err != nil {
+			return err
+		}
+		patch = client.RawPatch(types.JSONPatchType, op)
+	} else {
+		patch = client.MergeFromWithOptions(s.rev, client.MergeFromWithOptimisticLock{})
+	}
+	rev.OwnerReferences = append(rev.OwnerReferences, ref)
+	if err := r.Patch(ctx, rev, patch); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) || apierrors.IsInvalid(err) {
+			// Invalid: the owner list the patch appends to is gone (an orphaning delete of the
+			// StateMachine); the next attempt reads the revision again.
+			return fmt.Errorf("%w: adding the execution as an owner of revision %s: %v", errRetry, rev.Name, err)
+		}
 		return fmt.Errorf("adding the execution as an owner of revision %s: %w", rev.Name, err)
 	}
 	s.rev = rev
