@@ -52,6 +52,10 @@ const (
 // task attempt already has.
 const ErrExecutionAlreadyExists = "StepFunctions.ExecutionAlreadyExistsException"
 
+// ErrStateMachineDoesNotExist is AWS's error for a StateMachineArn that names no (valid)
+// state machine: a .sync child that waits for its StateMachine fails the task with it.
+const ErrStateMachineDoesNotExist = "StepFunctions.StateMachineDoesNotExistException"
+
 // ErrChildDeleted: the child execution of a running .sync task was deleted.
 const ErrChildDeleted = "kstates.ExecutionDeleted"
 
@@ -234,6 +238,12 @@ func (r *ExecutionReconciler) checkChildTask(ctx context.Context, s *scope, t ta
 	if !st.Phase.IsFinal() {
 		if !child.DeletionTimestamp.IsZero() {
 			return failed(ErrChildDeleted, fmt.Sprintf("child execution %s was deleted while the task waited for it", child.Name))
+		}
+		if c := condition(st.Conditions, kstatesv1alpha1.ConditionStateMachineResolved); c != nil && c.Status == metav1.ConditionFalse &&
+			(c.Reason == kstatesv1alpha1.ReasonStateMachineNotFound || c.Reason == kstatesv1alpha1.ReasonStateMachineInvalid) {
+			// An Execution waits for its StateMachine; a parent waiting for that would hang
+			// (AWS refuses to start it). The child is aborted by sweepChildren.
+			return failed(ErrStateMachineDoesNotExist, fmt.Sprintf("child execution %s cannot start: %s", child.Name, c.Message))
 		}
 		return engine.Event{}, false, nil
 	}

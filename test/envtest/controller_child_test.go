@@ -106,8 +106,8 @@ func TestChildExecutions(t *testing.T) {
 			t.Fatal("no child")
 		}
 		waitPhase(ctx, t, ns, kid.Name, kstatesv1alpha1.ExecutionRunning)
-		e.Spec.Abort = &kstatesv1alpha1.AbortRequest{Error: "Stop", Cause: "test"}
-		if err := k8sClient.Update(ctx, e); err != nil {
+		abort := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"abort":{"error":"Stop","cause":"test"}}}`))
+		if err := k8sClient.Patch(ctx, e, abort); err != nil {
 			t.Fatal(err)
 		}
 		waitPhase(ctx, t, ns, e.Name, kstatesv1alpha1.ExecutionAborted)
@@ -157,6 +157,20 @@ func TestChildExecutions(t *testing.T) {
 		if !strings.Contains(got.Status.Output, "StepFunctions.ExecutionAlreadyExistsException") {
 			t.Errorf("output %s", got.Status.Output)
 		}
+	})
+
+	t.Run("a .sync child whose StateMachine does not exist fails the task and is aborted", func(t *testing.T) {
+		e := run("p-nosm", `{"StartAt":"C","States":{"C":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync",
+			"Parameters":{"StateMachineArn":"no-such-machine"},"End":true}}}`, `{}`)
+		got := waitPhase(ctx, t, ns, e.Name, kstatesv1alpha1.ExecutionFailed)
+		if got.Status.Error != controllers.ErrStateMachineDoesNotExist || !strings.Contains(got.Status.Cause, "no-such-machine") {
+			t.Errorf("error %q cause %q", got.Status.Error, got.Status.Cause)
+		}
+		kids := children(e)
+		if len(kids) != 1 {
+			t.Fatalf("children %v", kids)
+		}
+		waitPhase(ctx, t, ns, kids[0].Name, kstatesv1alpha1.ExecutionAborted)
 	})
 
 	t.Run("bad parameters fail the task naming the field", func(t *testing.T) {
