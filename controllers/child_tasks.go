@@ -118,7 +118,8 @@ func parseChildRequest(in any, namespace string) (*childRequest, error) {
 		return nil, fmt.Errorf("%s task input: StateMachineArn %q is not a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME or arn:kstates:states:NAMESPACE:stateMachine:NAME)", ResourceStartExecution, arn)
 	}
 	if errs := validation.IsDNS1123Subdomain(req.stateMachine); len(errs) > 0 {
-		return nil, fmt.Errorf("%s task input: StateMachineArn %q: %q is not a StateMachine name: %s", ResourceStartExecution, arn, req.stateMachine, strings.Join(errs, "; "))
+		return nil, fmt.Errorf("%s task input: StateMachineArn %q: %q is not a StateMachine name (Kubernetes names are lower case; the ARN's last segment must be the StateMachine's name): %s",
+			ResourceStartExecution, arn, req.stateMachine, strings.Join(errs, "; "))
 	}
 	switch v := obj["Input"].(type) {
 	case nil:

@@ -1,0 +1,41 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseChildRequest(t *testing.T) {
+	cases := []struct {
+		reason  string
+		in      any
+		wantSM  string
+		wantIn  string
+		wantErr string
+	}{
+		{"an AWS ARN whose name is not a Kubernetes name is refused, saying why", map[string]any{"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:Resize"}, "", "", "Kubernetes names are lower case"},
+		{"an AWS ARN with a lower-case name", map[string]any{"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:resize", "Input": map[string]any{"a": "x"}}, "resize", `{"a":"x"}`, ""},
+		{"a version or alias after the name is ignored", map[string]any{"StateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:resize:3"}, "resize", "{}", ""},
+		{"kstates' own ARN in the same namespace", map[string]any{"StateMachineArn": "arn:kstates:states:ns:stateMachine:resize", "Input": `{"s":1}`}, "resize", `{"s":1}`, ""},
+		{"kstates' own ARN of another namespace is refused", map[string]any{"StateMachineArn": "arn:kstates:states:other:stateMachine:resize"}, "", "", `names namespace "other"`},
+		{"a bare name", map[string]any{"StateMachineArn": "resize"}, "resize", "{}", ""},
+		{"a string Input must be JSON", map[string]any{"StateMachineArn": "resize", "Input": "not json"}, "", "", "Input is a string that is not JSON"},
+		{"a Name must be a Kubernetes name", map[string]any{"StateMachineArn": "resize", "Name": "Bad_Name"}, "", "", "Name \"Bad_Name\""},
+		{"an unknown field is named", map[string]any{"StateMachineArn": "resize", "Inputs": "{}"}, "", "", `unknown field "Inputs"`},
+		{"StateMachineArn is required", map[string]any{}, "", "", "StateMachineArn must be a non-empty string"},
+		{"something that is not an ARN", map[string]any{"StateMachineArn": "arn:aws:lambda:us-east-1:1:function:f"}, "", "", "is not a state machine ARN"},
+		{"the input must be an object", []any{}, "", "", "must be an object"},
+	}
+	for _, c := range cases {
+		req, err := parseChildRequest(c.in, "ns")
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want one containing %q", c.reason, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || req.stateMachine != c.wantSM || req.input != c.wantIn {
+			t.Errorf("%s: %+v, %v; want %s with input %s", c.reason, req, err, c.wantSM, c.wantIn)
+		}
+	}
+}
