@@ -177,13 +177,12 @@ func (r *ExecutionReconciler) missingTaskObject(ctx context.Context, s *scope, t
 	if !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	if podtask.WaitsForTaskToken(t.resource) && !job {
+	err = r.Create(ctx, obj, client.DryRunAll)
+	switch {
+	case err == nil && podtask.WaitsForTaskToken(t.resource) && !job:
 		// A callback task's pod may have ended and been removed: the callback (or the
 		// task's timeouts) still ends the task.
 		return nil, nil
-	}
-	err = r.Create(ctx, obj, client.DryRunAll)
-	switch {
 	case err == nil:
 		return &podtask.Result{Error: gone, Cause: fmt.Sprintf("task %s %s was deleted while its task ran (not by kstates)", kind, name)}, nil
 	case apierrors.IsAlreadyExists(err):

@@ -142,6 +142,14 @@ func TestPodFailuresHaveDistinctErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}},
+		{reason: "a pod the API server rejects fails the task clearly (it was never created, so it is not kstates.PodDeleted)",
+			definition: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod",
+				"Parameters":{"Image":"x","Resources":{"Requests":{"cpu":"2"},"Limits":{"cpu":"1"}}},"End":true}}}`,
+			wantPhase: kstatesv1alpha1.ExecutionFailed, wantError: "States.TaskFailed", wantCause: "the API server rejected task pod"},
+		{reason: "so does a callback task's pod (a callback task whose pod is gone waits for its callback)",
+			definition: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"kstates:pod.waitForTaskToken",
+				"Parameters":{"Image":"x","Resources":{"Requests":{"cpu":"2"},"Limits":{"cpu":"1"}}},"End":true}}}`,
+			wantPhase: kstatesv1alpha1.ExecutionFailed, wantError: "States.TaskFailed", wantCause: "the API server rejected task pod"},
 		{reason: "a Job whose pod was OOM killed fails with kstates.OOMKilled",
 			definition: `{"StartAt":"J","States":{"J":{"Type":"Task","Resource":"kstates:job.sync","Parameters":{"Image":"x"},"End":true}}}`,
 			wantPhase:  kstatesv1alpha1.ExecutionFailed, wantError: podtask.ErrOOMKilled,
