@@ -18,6 +18,7 @@ import (
 	"github.com/kstates/kstates/internal/engine/asl"
 	"github.com/kstates/kstates/internal/history"
 	"github.com/kstates/kstates/internal/metrics"
+	"github.com/kstates/kstates/internal/podtask"
 )
 
 // Kubernetes Event reasons of an execution's lifecycle.
@@ -237,12 +238,26 @@ func (r *ExecutionReconciler) sweepPods(ctx context.Context, s *scope) {
 	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		ended := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
-		if wanted[p.Name] || !p.DeletionTimestamp.IsZero() || ended {
+		if wanted[p.Name] || !p.DeletionTimestamp.IsZero() || podEnded(p) {
 			continue
 		}
 		if err := r.Delete(ctx, p, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
 			log.FromContext(ctx).Error(err, "deleting a task pod that is no longer wanted", "pod", p.Name)
 		}
 	}
+}
+
+// podEnded reports a task pod whose task container has ended: its phase is final, or the
+// kubelet has reported the container terminated and not yet the phase (the controller moves
+// on as soon as the container's end shows; the pod is kept for its logs all the same).
+func podEnded(p *corev1.Pod) bool {
+	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return true
+	}
+	for i := range p.Status.ContainerStatuses {
+		if cs := &p.Status.ContainerStatuses[i]; cs.Name == podtask.ContainerName && cs.State.Terminated != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -220,17 +220,17 @@ func TestLargeOutputThroughController(t *testing.T) {
 	}
 	// testtask's output, byte for byte: what the pod printed as its last log line.
 	podOut := `{"data":"` + strings.Repeat("x", size-len(`{"data":""}`)) + `"}`
-	// The pod's log too, while the pod exists: the controller deletes an ended pod whose
-	// phase the kubelet has not yet set to Succeeded (sweepPods goes by phase; a bug).
-	if pods := e.taskPods(ex); len(pods) == 1 && pods[0].DeletionTimestamp.IsZero() {
-		if msg := terminated(t, &pods[0]).Message; msg != "" {
-			t.Errorf("the pod's termination message has %d bytes, want none (the output is on stdout)", len(msg))
-		}
-		if logged, ok := lastLogLine(t, e, pods[0].Name); ok && logged != podOut {
-			t.Fatalf("the pod's last log line has %d bytes (%.40q), want %d", len(logged), logged, size)
-		}
-	} else if len(pods) > 1 {
-		t.Fatalf("big-1: %d task pods, want 1", len(pods))
+	// The pod's log too: an ended task pod is kept (for its logs) until the Execution is
+	// deleted.
+	pods := e.taskPods(ex)
+	if len(pods) != 1 || !pods[0].DeletionTimestamp.IsZero() {
+		t.Fatalf("big-1: %d task pods (deleting: %v), want the one ended pod kept", len(pods), len(pods) == 1 && !pods[0].DeletionTimestamp.IsZero())
+	}
+	if msg := terminated(t, &pods[0]).Message; msg != "" {
+		t.Errorf("the pod's termination message has %d bytes, want none (the output is on stdout)", len(msg))
+	}
+	if logged, ok := lastLogLine(t, e, pods[0].Name); !ok || logged != podOut {
+		t.Fatalf("the pod's last log line has %d bytes (%.40q, read: %v), want %d", len(logged), logged, ok, size)
 	}
 	if ex.Status.OutputRef == nil || ex.Status.Output != "" {
 		t.Errorf("big-1: output inline (%d bytes), ref %+v; want it in a Payload", len(ex.Status.Output), ex.Status.OutputRef)

@@ -82,7 +82,8 @@ func TestManagerRestartWhilePodsRun(t *testing.T) {
 				t.Errorf("%s: pod %s: exit code %d (-1: not seen ended), %d restarts; want one run to exit 0", ex.Name, name, rs[0].exitCode, rs[0].restarts)
 			}
 			if rs[0].phaseAtDelete != "" {
-				t.Logf("%s: pod %s (container terminated: %v) was deleted in phase %s", ex.Name, name, rs[0].terminatedAtDelete, rs[0].phaseAtDelete)
+				// An ended pod is kept for its logs until the Execution is deleted.
+				t.Errorf("%s: pod %s (container terminated: %v) was deleted in phase %s", ex.Name, name, rs[0].terminatedAtDelete, rs[0].phaseAtDelete)
 			}
 		}
 		if len(recs) != 2 || states["A/0"] != 1 || states["B/0"] != 1 {
