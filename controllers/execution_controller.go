@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -393,12 +394,21 @@ type permanentError struct{ error }
 
 // loadRunning loads the pinned revision's program and the engine state.
 func (r *ExecutionReconciler) loadRunning(ctx context.Context, s *scope) error {
-	rev := &kstatesv1alpha1.StateMachineRevision{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: s.exec.Namespace, Name: s.status.Revision}, rev); err != nil {
+	// The cached revision is read without the cache's deep copy: it carries an owner
+	// reference per execution that uses it (1,000 executions: 1,000 entries), copied on every
+	// step otherwise. The step gets its own copy of what it uses (name, spec).
+	cached := &kstatesv1alpha1.StateMachineRevision{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: s.exec.Namespace, Name: s.status.Revision}, cached, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return permanentError{fmt.Errorf("the execution's revision %s no longer exists", s.status.Revision)}
 		}
 		return err
+	}
+	rev := &kstatesv1alpha1.StateMachineRevision{
+		TypeMeta: cached.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Namespace: cached.Namespace, Name: cached.Name, UID: cached.UID,
+			ResourceVersion: cached.ResourceVersion, Labels: maps.Clone(cached.Labels)},
+		Spec: *cached.Spec.DeepCopy(),
 	}
 	s.rev = rev
 	prog, err := r.programs.get(rev)
