@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/engine"
@@ -79,9 +83,22 @@ const (
 	maxLoadedStates = 1 << 14
 )
 
-// engineStates is shared by the reconcilers of the process (tests run several managers: the
-// names it keeps are namespaced and per execution, its values content-addressed).
-var engineStates = &stateStore{codec: enginestate.NewCodec(), known: map[string]struct{}{}, loaded: map[types.UID]loadedState{}}
+func newStateStore() *stateStore {
+	return &stateStore{codec: enginestate.NewCodec(), known: map[string]struct{}{}, loaded: map[types.UID]loadedState{}}
+}
+
+// stateStores holds each reconciler's stateStore: a manager started afresh (a restart, or a
+// test's new manager) starts with an empty memory and reads what it needs from the API server.
+var stateStores sync.Map
+
+// states returns the reconciler's stateStore.
+func (r *ExecutionReconciler) states() *stateStore {
+	if s, ok := stateStores.Load(r); ok {
+		return s.(*stateStore)
+	}
+	s, _ := stateStores.LoadOrStore(r, newStateStore())
+	return s.(*stateStore)
+}
 
 func (s *stateStore) isKnown(key string) bool {
 	s.mu.Lock()
@@ -152,11 +169,12 @@ func (s *stateStore) supersede(exec *kstatesv1alpha1.Execution, parts map[string
 // from its Payload) and the parts the root refers to, which come from memory when this process
 // stored or loaded them before, else from the API server.
 func (r *ExecutionReconciler) loadEngineState(ctx context.Context, exec *kstatesv1alpha1.Execution) (*engine.Execution, error) {
+	store := r.states()
 	var root []byte
 	parts := map[string]string{}
 	switch st := &exec.Status; {
 	case st.EngineStateRef != nil:
-		if b, ok := engineStates.codec.Raw(st.EngineStateRef.SHA256); ok && st.EngineStateRef.SHA256 != "" {
+		if b, ok := store.codec.Raw(st.EngineStateRef.SHA256); ok && st.EngineStateRef.SHA256 != "" {
 			root = b
 		} else {
 			b, err := r.loadPayload(ctx, exec.Namespace, st.EngineStateRef)
@@ -171,7 +189,7 @@ func (r *ExecutionReconciler) loadEngineState(ctx context.Context, exec *kstates
 	default:
 		return nil, fmt.Errorf("the execution has no engine state")
 	}
-	ex, hashes, err := engineStates.codec.Decode(root, func(hash string) ([]byte, error) {
+	ex, hashes, err := store.codec.Decode(root, func(hash string) ([]byte, error) {
 		return r.loadStatePart(ctx, exec, hash)
 	})
 	if err != nil {
@@ -180,12 +198,12 @@ func (r *ExecutionReconciler) loadEngineState(ctx context.Context, exec *kstates
 	for _, h := range hashes {
 		parts[kstatesv1alpha1.EngineStatePartName(objectPrefix(exec), h)] = h
 	}
-	engineStates.mu.Lock()
-	if len(engineStates.loaded) >= maxLoadedStates {
-		engineStates.loaded = map[types.UID]loadedState{}
+	store.mu.Lock()
+	if len(store.loaded) >= maxLoadedStates {
+		store.loaded = map[types.UID]loadedState{}
 	}
-	engineStates.loaded[exec.UID] = loadedState{root: rootKey(&exec.Status), parts: parts}
-	engineStates.mu.Unlock()
+	store.loaded[exec.UID] = loadedState{root: rootKey(&exec.Status), parts: parts}
+	store.mu.Unlock()
 	return ex, nil
 }
 
@@ -194,7 +212,8 @@ func (r *ExecutionReconciler) loadEngineState(ctx context.Context, exec *kstates
 // created, all before the status write), the root document inline up to 16 KiB, else into a
 // Payload too. It returns the payloads the status stops using, to delete after the write.
 func (r *ExecutionReconciler) saveEngineState(ctx context.Context, exec *kstatesv1alpha1.Execution, st *kstatesv1alpha1.ExecutionStatus, ex *engine.Execution) (superseded []string, err error) {
-	enc, err := engineStates.codec.Encode(ex)
+	store := r.states()
+	enc, err := store.codec.Encode(ex)
 	if err != nil {
 		return nil, fmt.Errorf("saving the engine state: %w", err)
 	}
@@ -218,26 +237,46 @@ func (r *ExecutionReconciler) saveEngineState(ctx context.Context, exec *kstates
 		if err != nil {
 			return nil, err
 		}
-		engineStates.codec.Remember(hash, enc.Root)
+		store.codec.Remember(hash, enc.Root)
 		used[name] = true
 		st.EngineState, st.EngineStateRef = nil, &kstatesv1alpha1.PayloadReference{Name: name, Size: int64(len(enc.Root)), SHA256: hash}
 	}
 	old := map[string]string{}
-	for n, h := range engineStates.committedParts(exec) {
+	for n, h := range store.committedParts(exec) {
 		if !used[n] {
 			old[n] = h
 		}
 	}
-	return engineStates.supersede(exec, old), nil
+	return store.supersede(exec, old), nil
 }
 
 // dropEngineState clears the engine state of an execution that ended and returns the payloads
-// it used, to delete after the status write.
-func (r *ExecutionReconciler) dropEngineState(exec *kstatesv1alpha1.Execution, st *kstatesv1alpha1.ExecutionStatus) []string {
-	names := engineStates.supersede(exec, engineStates.committedParts(exec))
-	engineStates.mu.Lock()
-	delete(engineStates.loaded, exec.UID)
-	engineStates.mu.Unlock()
+// it used, to delete after the status write, together with any other state part of the
+// execution: one created for a status write that then failed (a conflict, a crash) is used by
+// no state, and would otherwise stay until the Execution is deleted.
+func (r *ExecutionReconciler) dropEngineState(ctx context.Context, exec *kstatesv1alpha1.Execution, st *kstatesv1alpha1.ExecutionStatus) []string {
+	store := r.states()
+	parts := map[string]string{}
+	for n, h := range store.committedParts(exec) {
+		parts[n] = h
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(kstatesv1alpha1.GroupVersion.WithKind("PayloadList"))
+	if err := r.APIReader.List(ctx, list, client.InNamespace(exec.Namespace),
+		client.MatchingLabels{kstatesv1alpha1.LabelExecutionUID: string(exec.UID)}); err != nil {
+		log.FromContext(ctx).V(1).Info("listing the engine state's payloads", "error", err.Error())
+	} else {
+		prefix := objectPrefix(exec) + "-s"
+		for _, m := range list.Items {
+			if _, ok := parts[m.Name]; !ok && strings.HasPrefix(m.Name, prefix) {
+				parts[m.Name] = ""
+			}
+		}
+	}
+	names := store.supersede(exec, parts)
+	store.mu.Lock()
+	delete(store.loaded, exec.UID)
+	store.mu.Unlock()
 	st.EngineState, st.EngineStateRef = nil, nil
 	return names
 }

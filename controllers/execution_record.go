@@ -84,7 +84,7 @@ func (r *ExecutionReconciler) record(ctx context.Context, s *scope, evs []engine
 		return nil
 	}
 	// The execution ended: keep its result, drop its engine state.
-	s.superseded = append(s.superseded, r.dropEngineState(s.exec, s.status)...)
+	s.superseded = append(s.superseded, r.dropEngineState(ctx, s.exec, s.status)...)
 	if ex.Status == engine.StatusSucceeded {
 		if err := r.setOutput(ctx, s, ex.Output.V); err != nil {
 			return err

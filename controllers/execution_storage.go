@@ -56,7 +56,7 @@ func (r *ExecutionReconciler) storePayload(ctx context.Context, exec *kstatesv1a
 func (r *ExecutionReconciler) storeStatePart(ctx context.Context, exec *kstatesv1alpha1.Execution, hash string, data func() []byte) (string, error) {
 	name := kstatesv1alpha1.EngineStatePartName(objectPrefix(exec), hash)
 	key := exec.Namespace + "/" + name
-	if engineStates.isKnown(key) {
+	if r.states().isKnown(key) {
 		return name, nil
 	}
 	b := data()
@@ -77,7 +77,7 @@ func (r *ExecutionReconciler) storeStatePart(ctx context.Context, exec *kstatesv
 	if err := r.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", fmt.Errorf("creating payload %s: %w", p.Name, err)
 	}
-	engineStates.setKnown(key)
+	r.states().setKnown(key)
 	return name, nil
 }
 
@@ -90,7 +90,7 @@ func (r *ExecutionReconciler) loadStatePart(ctx context.Context, exec *kstatesv1
 	if err != nil {
 		return nil, err
 	}
-	engineStates.setKnown(exec.Namespace + "/" + name)
+	r.states().setKnown(exec.Namespace + "/" + name)
 	return b, nil
 }
 

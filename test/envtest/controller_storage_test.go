@@ -181,11 +181,12 @@ func statePartsOf(ctx context.Context, t *testing.T, e *kstatesv1alpha1.Executio
 }
 
 // A Map of 40 iterations (more than a chunk's 32 threads) holding 2 KiB each keeps its
-// iterations in chunks and their values in parts beside a small root document, runs to its
-// end with the right output, and leaves no state part behind.
+// iterations in chunks and their values in parts beside a small root document; a manager
+// started afresh mid-run (nothing in memory) reads them back and runs to the end with the
+// right output; and no state part is left behind.
 func TestLargeMapStateIsSplitIntoParts(t *testing.T) {
 	ctx, ns := setup(t)
-	startManager(t, ns, nil)
+	stop := startManagerWith(t, ns, nil, nil)
 	def := `{"StartAt":"Items","States":{
 		"Items":{"Type":"Pass","Parameters":{"items.$":"States.ArrayRange(1, 40, 1)"},"Next":"Each"},
 		"Each":{"Type":"Map","ItemsPath":"$.items","ResultSelector":{"count.$":"States.ArrayLength($)"},"End":true,
@@ -239,6 +240,8 @@ func TestLargeMapStateIsSplitIntoParts(t *testing.T) {
 	if len(chunks) != 2 || len(values) != 40 {
 		t.Errorf("%d chunks of threads referring to %d values, want 2 and 40", len(chunks), len(values))
 	}
+	stop()
+	startManager(t, ns, nil)
 	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
 	if got.Status.Output != `{"count":40}` {
 		t.Errorf("output %s", got.Status.Output)
