@@ -140,13 +140,15 @@ type ExecutionStatus struct {
 	// +optional
 	History ExecutionHistory `json:"history,omitempty"`
 
-	// engineState is the engine's serialisable execution state (positions of every running
-	// thread, variables, retry counters, deadlines), opaque to everyone but the engine.
-	// At most 16 KiB inline; a larger state is in the Payload named by engineStateRef.
+	// engineState is the root document of the engine's serialisable execution state
+	// (positions of every running thread, variables, retry counters, deadlines), opaque to
+	// everyone but the controller: its large values and the chunks of a large Map's
+	// iterations are Payloads of their own ("<prefix>-s<hash>") that it refers to by hash.
+	// At most 16 KiB inline; a larger root is in the Payload named by engineStateRef.
 	// +optional
 	EngineState *apiextensionsv1.JSON `json:"engineState,omitempty"`
 
-	// engineStateRef names the Payload holding an engine state larger than 16 KiB.
+	// engineStateRef names the Payload holding a root document larger than 16 KiB.
 	// +optional
 	EngineStateRef *PayloadReference `json:"engineStateRef,omitempty"`
 
