@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -226,7 +225,7 @@ func (r *ExecutionReconciler) saveEngineState(ctx context.Context, exec *kstates
 		used[name] = true
 	}
 	if len(enc.Root) <= kstatesv1alpha1.MaxInlineEngineStateBytes {
-		st.EngineState, st.EngineStateRef = &apiextensionsv1.JSON{Raw: enc.Root}, nil
+		st.EngineState, st.EngineStateRef = &kstatesv1alpha1.JSONText{Raw: enc.Root}, nil
 	} else {
 		if len(enc.Root) > kstatesv1alpha1.MaxPayloadObjectBytes {
 			return nil, permanentError{fmt.Errorf("the execution's engine state has a root document of %d bytes, more than one Payload holds (%d)",

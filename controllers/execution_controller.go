@@ -48,6 +48,12 @@ type ExecutionReconciler struct {
 	MaxHistoryEvents int64
 	// ExpressTimeout bounds an EXPRESS execution run in a reconcile (AWS's 5 minutes when 0).
 	ExpressTimeout time.Duration
+	// StepsPerReconcile is how many steps (each one transition, committed by its own status
+	// write) one reconcile may take in a row while the next is a ready state with no task
+	// involved. 1 (also when 0) is the design's model: one state per reconcile, the next one
+	// brought by the watch event of the write. More saves that round trip per state (the
+	// manager's --steps-per-reconcile; docs/benchmarks.md has the figures of both).
+	StepsPerReconcile int
 
 	programs programCache
 	// superseded remembers the versions of each execution that this controller's own writes
@@ -64,6 +70,9 @@ func (r *ExecutionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
+	}
+	if r.StepsPerReconcile < 1 {
+		r.StepsPerReconcile = 1
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &kstatesv1alpha1.Execution{}, indexStateMachineName,
 		func(o client.Object) []string {
@@ -102,11 +111,11 @@ func (r *ExecutionReconciler) pendingExecutionsOf(ctx context.Context, o client.
 	return reqs
 }
 
-// Reconcile gets the execution and advances it step by step, each step at most one
-// transition committed by its own status write before the next begins. It goes on from its
-// own committed state (the write's answer) while the next step is a state ready to run with no
-// task involved, up to maxStepsPerReconcile steps, so that a run of Pass and Choice states
-// does not wait for the watch event of each write.
+// Reconcile gets the execution and advances it one step: at most one transition, committed by
+// its own status write before the next begins. With StepsPerReconcile above 1 it goes on from
+// its own committed state (the write's answer) while the next step is a state ready to run with
+// no task involved, up to that many steps and maxReconcileTime, so that a run of Pass and
+// Choice states does not wait for the watch event of each write.
 func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	exec := &kstatesv1alpha1.Execution{}
 	if err := r.Get(ctx, req.NamespacedName, exec); err != nil {
@@ -129,18 +138,15 @@ func (r *ExecutionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	for n := 1; ; n++ {
 		s := newScope(exec, r.Clock.Now())
 		res, err := r.step(ctx, exec, s)
-		if err != nil || !s.goesOn() || n == maxStepsPerReconcile || time.Since(began) > maxReconcileTime {
+		if err != nil || n >= r.StepsPerReconcile || !s.goesOn() || time.Since(began) > maxReconcileTime {
 			return res, err
 		}
 	}
 }
 
-// Bounds of one reconcile's run of steps: the worker then serves other executions (this one
-// comes back through the watch event of its last write).
-const (
-	maxStepsPerReconcile = 10
-	maxReconcileTime     = 100 * time.Millisecond
-)
+// maxReconcileTime bounds one reconcile's run of steps (StepsPerReconcile > 1): the worker then
+// serves other executions (this one comes back through the watch event of its last write).
+const maxReconcileTime = 100 * time.Millisecond
 
 // goesOn reports whether the next step may follow in the same reconcile: this step's write
 // succeeded (exec is then the committed version, spec included), the execution runs, states

@@ -1,7 +1,6 @@
 package v1alpha1
 
 import (
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -146,7 +145,7 @@ type ExecutionStatus struct {
 	// iterations are Payloads of their own ("<prefix>-s<hash>") that it refers to by hash.
 	// At most 16 KiB inline; a larger root is in the Payload named by engineStateRef.
 	// +optional
-	EngineState *apiextensionsv1.JSON `json:"engineState,omitempty"`
+	EngineState *JSONText `json:"engineState,omitempty"`
 
 	// engineStateRef names the Payload holding a root document larger than 16 KiB.
 	// +optional

@@ -56,12 +56,16 @@ type ExecutionHistory struct {
 	// +kubebuilder:validation:Minimum=0
 	EventCount int64 `json:"eventCount,omitempty"`
 
-	// events are the most recent events, oldest first (the controller keeps about 50 events
-	// and 16 KiB here; at most 100).
+	// events are the most recent events, oldest first, each a string holding the event as one
+	// line of JSON (EventWindow). The controller keeps up to 16 events and about 4 KiB here
+	// (and never more than 100).
+	// Only the controller writes it, and the schema leaves it unchecked: controller-gen cannot
+	// describe a list of strings for a Go list of structs, and CEL cannot see into a field
+	// without a schema.
 	// +optional
-	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=100
-	Events []HistoryEvent `json:"events,omitempty"`
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
+	Events EventWindow `json:"events,omitempty"`
 
 	// chunkPrefix names this execution's HistoryChunks: chunk i is "<chunkPrefix>-<i>" with
 	// i written as five digits. Set once, when the first chunk is sealed.

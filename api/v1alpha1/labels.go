@@ -32,12 +32,10 @@ const (
 	MaxInlineDetailsBytes = 2 * 1024
 	// WindowEvents is how many events the controller keeps in
 	// Execution.status.history.events before it seals the older ones into a HistoryChunk.
-	WindowEvents = 50
+	WindowEvents = 16
 	// WindowBytes is how many bytes of events the controller keeps in
 	// Execution.status.history.events before it seals the older ones into a HistoryChunk.
-	WindowBytes = 16 * 1024
-	// MaxWindowEvents is the schema's cap on Execution.status.history.events.
-	MaxWindowEvents = 100
+	WindowBytes = 4 * 1024
 	// MaxChunkEvents is the schema's cap on the events of one HistoryChunk.
 	MaxChunkEvents = 1000
 	// ChunkNameDigits is the width of a HistoryChunk's sequence number in its name.

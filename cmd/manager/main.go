@@ -4,7 +4,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 
@@ -63,6 +65,8 @@ type options struct {
 	leaderElect   bool
 	// executionWorkers is how many executions are reconciled at once.
 	executionWorkers int
+	// stepsPerReconcile is how many transitions one reconcile may commit in a row.
+	stepsPerReconcile int
 	// namespaces, comma-separated, limits the manager to those namespaces ("" watches all).
 	namespaces string
 }
@@ -78,17 +82,31 @@ func parseFlags(fs *flag.FlagSet, args []string) (options, zap.Options, error) {
 		"elect a leader so that only one replica reconciles at a time")
 	fs.IntVar(&o.executionWorkers, "execution-workers", 8,
 		"how many executions are reconciled concurrently")
+	fs.IntVar(&o.stepsPerReconcile, "steps-per-reconcile", 1,
+		"how many transitions one reconcile may commit in a row (each by its own status write) while "+
+			"no task is involved; 1 advances an execution one state per reconcile")
 	fs.StringVar(&o.namespaces, "namespaces", "",
 		"comma-separated namespaces to reconcile, ignoring every other one (default: all namespaces)")
 	zo := zap.Options{}
 	zo.BindFlags(fs)
-	err := fs.Parse(args)
-	return o, zo, err
+	if err := fs.Parse(args); err != nil {
+		return o, zo, err
+	}
+	if o.executionWorkers < 1 {
+		return o, zo, fmt.Errorf("--execution-workers=%d: must be at least 1", o.executionWorkers)
+	}
+	if o.stepsPerReconcile < 1 {
+		return o, zo, fmt.Errorf("--steps-per-reconcile=%d: must be at least 1", o.stepsPerReconcile)
+	}
+	return o, zo, nil
 }
 
 func main() {
 	o, zo, err := parseFlags(flag.CommandLine, os.Args[1:])
 	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
 		os.Exit(2)
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zo)))
@@ -128,7 +146,7 @@ func main() {
 	}
 	if err := (&controllers.ExecutionReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("kstates-execution"),
-		Logs: controllers.PodLogs{Clientset: clientset},
+		Logs: controllers.PodLogs{Clientset: clientset}, StepsPerReconcile: o.stepsPerReconcile,
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up the Execution controller")
 		os.Exit(1)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -31,12 +32,14 @@ func TestFlags(t *testing.T) {
 		want   options
 	}{
 		{"defaults serve secure metrics on :8443 without leader election", nil,
-			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8}},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 1}},
 		{"flags override the defaults",
 			[]string{"--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:9090", "--leader-elect"},
-			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true, executionWorkers: 8}},
+			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true, executionWorkers: 8, stepsPerReconcile: 1}},
 		{"--namespaces limits the manager to some namespaces", []string{"--namespaces=a,b"},
-			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, namespaces: "a,b"}},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 1, namespaces: "a,b"}},
+		{"--steps-per-reconcile lets a reconcile commit several transitions", []string{"--steps-per-reconcile=10"},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 10}},
 	}
 	for _, c := range cases {
 		got, _, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), c.args)
@@ -45,6 +48,16 @@ func TestFlags(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("%s: got %+v, want %+v", c.reason, got, c.want)
+		}
+	}
+}
+
+func TestFlagsRefuseValuesBelowOne(t *testing.T) {
+	for _, arg := range []string{"--steps-per-reconcile=0", "--execution-workers=0"} {
+		_, _, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), []string{arg})
+		name := strings.SplitN(strings.TrimPrefix(arg, "--"), "=", 2)[0]
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: got %v, want an error naming --%s", arg, err, name)
 		}
 	}
 }

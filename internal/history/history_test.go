@@ -51,10 +51,11 @@ func TestSealCount(t *testing.T) {
 		incoming int
 		want     int
 	}{
-		{"a window within budget is not sealed", events(40, 10), 5, 0},
+		{"a window within budget is not sealed", events(kstatesv1alpha1.WindowEvents-4, 10), 2, 0},
 		{"an empty window is never sealed", nil, 60, 0},
-		{"over the event budget, the whole committed window (one window's worth) is sealed", events(49, 10), 3, 49},
-		{"over the byte budget, the prefix within the byte budget (16 KiB / ~1.6 KiB) is sealed", events(20, 1500), 2, 10},
+		{"over the event budget, the whole committed window (one window's worth) is sealed",
+			events(kstatesv1alpha1.WindowEvents-1, 10), 3, kstatesv1alpha1.WindowEvents - 1},
+		{"over the byte budget, the prefix within the byte budget (4 KiB / ~1.1 KiB) is sealed", events(6, 1000), 1, 3},
 	}
 	for _, c := range cases {
 		if got := SealCount(c.window, events(c.incoming, 10)); got != c.want {

@@ -1,10 +1,13 @@
 package envtest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
@@ -168,7 +171,7 @@ func TestExecutionStatusSubresource(t *testing.T) {
 					StateName: "Check", Details: jsonOf(`{"name": "Check", "input": "{\"total\": 200}"}`)},
 			},
 		},
-		EngineState: jsonOf(`{"threads": [{"state": "Check", "path": []}], "vars": {"x": null}}`),
+		EngineState: &kstatesv1alpha1.JSONText{Raw: []byte(`{"threads": [{"state": "Check", "path": []}], "vars": {"x": null}}`)},
 	}
 	e.Spec.Input = `{"total": 1}`
 	if err := k8sClient.Status().Update(ctx, e); err != nil {
@@ -198,27 +201,29 @@ func TestExecutionStatusSubresource(t *testing.T) {
 		t.Errorf("engine state changed: %s", got.Status.EngineState.Raw)
 	}
 
+	// In the API object the window's events and the engine state are strings of JSON text
+	// (one node each for the API server), one event a line.
+	raw := &unstructured.Unstructured{}
+	raw.SetGroupVersionKind(kstatesv1alpha1.GroupVersion.WithKind("Execution"))
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(e), raw); err != nil {
+		t.Fatal(err)
+	}
+	events, _, _ := unstructured.NestedSlice(raw.Object, "status", "history", "events")
+	if len(events) != 2 {
+		t.Fatalf("status.history.events in the API object: %v", events)
+	}
+	for i, item := range events {
+		line, ok := item.(string)
+		if !ok || !strings.HasPrefix(line, fmt.Sprintf(`{"id":%d,`, i+1)) || strings.Contains(line, "\n") {
+			t.Errorf("status.history.events[%d] is %T %v, want the event as one line of JSON text", i, item, item)
+		}
+	}
+	if st, ok, _ := unstructured.NestedString(raw.Object, "status", "engineState"); !ok || !jsonEqual(t, []byte(st), got.Status.EngineState.Raw) {
+		t.Errorf("status.engineState in the API object is %v, want the document as JSON text", raw.Object["status"].(map[string]any)["engineState"])
+	}
+
 	// A phase outside the enum is rejected.
 	got.Status.Phase = "Done"
 	wantInvalid(t, k8sClient.Status().Update(ctx, got), "status.phase", "Unsupported value")
 }
 
-func TestExecutionHistoryWindowIsCapped(t *testing.T) {
-	ctx, ns := setup(t)
-	e := makeExecution(ns, "long").obj()
-	if err := k8sClient.Create(ctx, e); err != nil {
-		t.Fatal(err)
-	}
-	now := metav1.NewMicroTime(time.Now())
-	for i := int64(1); i <= kstatesv1alpha1.MaxWindowEvents+1; i++ {
-		e.Status.History.Events = append(e.Status.History.Events,
-			kstatesv1alpha1.HistoryEvent{ID: i, PreviousEventID: i - 1, Timestamp: now, Type: "PassStateEntered", StateName: "A"})
-	}
-	e.Status.History.EventCount = kstatesv1alpha1.MaxWindowEvents + 1
-	wantInvalid(t, k8sClient.Status().Update(ctx, e), "status.history.events", "Too many")
-
-	e.Status.History.Events = e.Status.History.Events[:kstatesv1alpha1.MaxWindowEvents]
-	if err := k8sClient.Status().Update(ctx, e); err != nil {
-		t.Fatalf("a full window (%d events) was rejected: %v", kstatesv1alpha1.MaxWindowEvents, err)
-	}
-}

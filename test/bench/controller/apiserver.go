@@ -14,9 +14,10 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// apiserverWrites reads apiserver_request_total from the API server's /metrics and sums the
-// mutating requests (POST, PUT, PATCH, DELETE, APPLY) by verb and resource.
-func apiserverWrites(ctx context.Context, cfg *rest.Config) (map[string]float64, error) {
+// apiserverRequests reads apiserver_request_total from the API server's /metrics and sums the
+// requests by verb and resource: the mutating ones (POST, PUT, PATCH, DELETE, APPLY) and the
+// reads (GET, LIST), not the long-running WATCHes.
+func apiserverRequests(ctx context.Context, cfg *rest.Config) (map[string]float64, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -42,7 +43,7 @@ func apiserverWrites(ctx context.Context, cfg *rest.Config) (map[string]float64,
 			}
 		}
 		switch l["verb"] {
-		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY", "GET", "LIST":
 		default:
 			continue
 		}
@@ -113,4 +114,10 @@ func childCPU() map[string]time.Duration {
 		}
 	}
 	return out
+}
+
+// mutating reports whether a key of apiserverRequests is a write.
+func mutating(key string) bool {
+	verb, _, _ := strings.Cut(key, " ")
+	return verb != "GET" && verb != "LIST"
 }

@@ -37,6 +37,7 @@ import (
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
+	"github.com/kstates/kstates/internal/cli"
 	"github.com/kstates/kstates/test/testenv"
 )
 
@@ -44,6 +45,7 @@ type options struct {
 	executions     int
 	states         int
 	workers        int
+	steps          int
 	writers        int
 	ceilingSeconds float64
 	alone          int
@@ -58,6 +60,7 @@ func main() {
 	flag.IntVar(&o.executions, "executions", 1000, "concurrent executions")
 	flag.IntVar(&o.states, "states", 20, "states of the Pass/Choice machine")
 	flag.IntVar(&o.workers, "workers", 8, "Execution reconciles at once (the manager's --execution-workers default)")
+	flag.IntVar(&o.steps, "steps-per-reconcile", 1, "transitions one reconcile may commit in a row (the manager's --steps-per-reconcile; 1 is its default)")
 	flag.IntVar(&o.writers, "writers", 8, "concurrent writers of the ceiling measurement")
 	flag.Float64Var(&o.ceilingSeconds, "ceiling-seconds", 10, "how long the ceiling is measured")
 	flag.IntVar(&o.alone, "alone", 5, "executions run one at a time for the unloaded time per state")
@@ -314,13 +317,14 @@ type controllerResult struct {
 	elapsed                time.Duration
 	loadedPerState         []time.Duration
 	writes, errs           map[string]int
-	apiWrites              map[string]float64
+	apiRequests            map[string]float64
 	cpu                    map[string]time.Duration
 	revisionOwners         int
 	revisionBytes          int
 	phases                 map[kstatesv1alpha1.ExecutionPhase]int
 	firstToLastStart       time.Duration
 	objectBytes            []int
+	chunks                 int
 	writeLatency           []time.Duration
 	cpuProfile, apiProfile string
 }
@@ -336,7 +340,7 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 	if err := c.Create(ctx, sm); err != nil {
 		return nil, err
 	}
-	m, err := startManager(ctx, cfg, ns, o.workers)
+	m, err := startManager(ctx, cfg, ns, o.workers, o.steps)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +367,11 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 		if e.Status.Phase != kstatesv1alpha1.ExecutionSucceeded {
 			return nil, fmt.Errorf("%s ended %s: %s %s", e.Name, e.Status.Phase, e.Status.Error, e.Status.Cause)
 		}
-		res.alonePerState = append(res.alonePerState, perState(e)...)
+		events, err := cli.ReadHistory(ctx, c, e)
+		if err != nil {
+			return nil, err
+		}
+		res.alonePerState = append(res.alonePerState, perState(events)...)
 	}
 
 	// The loaded run: the executions are created while the controller is paused (its manager
@@ -390,7 +398,7 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 	if err, _ := createErr.Load().(error); err != nil {
 		return nil, err
 	}
-	apiBefore, err := apiserverWrites(ctx, cfg)
+	apiBefore, err := apiserverRequests(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +420,7 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 		res.cpuProfile = o.cpuProfile
 	}
 	start := time.Now()
-	m, err = startManager(ctx, cfg, ns, o.workers)
+	m, err = startManager(ctx, cfg, ns, o.workers, o.steps)
 	if err != nil {
 		return nil, err
 	}
@@ -467,14 +475,14 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 	m.cc.mu.Lock()
 	res.writeLatency = append([]time.Duration(nil), m.cc.latency...)
 	m.cc.mu.Unlock()
-	apiAfter, err := apiserverWrites(ctx, cfg)
+	apiAfter, err := apiserverRequests(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	res.apiWrites = map[string]float64{}
+	res.apiRequests = map[string]float64{}
 	for k, v := range apiAfter {
 		if d := v - apiBefore[k]; d > 0 {
-			res.apiWrites[k] = d
+			res.apiRequests[k] = d
 		}
 	}
 	if apiProf != nil {
@@ -502,7 +510,12 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 		}
 		res.executions++
 		res.phases[e.Status.Phase]++
-		for _, ev := range e.Status.History.Events {
+		events, err := cli.ReadHistory(ctx, c, e)
+		if err != nil {
+			return nil, err
+		}
+		res.chunks += int(e.Status.History.ChunkCount)
+		for _, ev := range events {
 			if strings.HasSuffix(ev.Type, "StateEntered") {
 				res.transitions++
 			}
@@ -516,10 +529,7 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 				}
 			}
 		}
-		if e.Status.History.ChunkCount > 0 {
-			return nil, fmt.Errorf("%s sealed history chunks: the transition count would be incomplete", e.Name)
-		}
-		res.loadedPerState = append(res.loadedPerState, perState(e)...)
+		res.loadedPerState = append(res.loadedPerState, perState(events)...)
 		if b, err := json.Marshal(e); err == nil {
 			res.objectBytes = append(res.objectBytes, len(b))
 			if o.dump && len(res.objectBytes) == 1 {
@@ -547,10 +557,10 @@ func newExecution(ns, name string, i int) *kstatesv1alpha1.Execution {
 
 // perState is the time from each state's entry to the next state's entry (the last one to
 // the end of the execution), from the history's microsecond timestamps.
-func perState(e *kstatesv1alpha1.Execution) []time.Duration {
+func perState(events []kstatesv1alpha1.HistoryEvent) []time.Duration {
 	var out []time.Duration
 	var last time.Time
-	for _, ev := range e.Status.History.Events {
+	for _, ev := range events {
 		if strings.HasSuffix(ev.Type, "StateEntered") || ev.Type == "ExecutionSucceeded" {
 			if !last.IsZero() {
 				out = append(out, ev.Timestamp.Sub(last))
@@ -592,8 +602,8 @@ func (r *controllerResult) print(o options, ceiling float64, ceilingCPU time.Dur
 	fmt.Printf("one execution at a time (%d runs of %d states): median time per state %v (p95 %v)\n",
 		o.alone, o.states, median(r.alonePerState).Round(10*time.Microsecond), quantile(r.alonePerState, 0.95).Round(10*time.Microsecond))
 	tps := float64(r.transitions) / r.elapsed.Seconds()
-	fmt.Printf("%d concurrent executions of a %d-state Pass/Choice machine, %d workers: %v, phases %v\n",
-		r.executions, o.states, o.workers, r.elapsed.Round(time.Millisecond), r.phases)
+	fmt.Printf("%d concurrent executions of a %d-state Pass/Choice machine, %d workers, %d step(s) per reconcile: %v, phases %v\n",
+		r.executions, o.states, o.workers, o.steps, r.elapsed.Round(time.Millisecond), r.phases)
 	fmt.Printf("  state transitions: %d, %.0f per second\n", r.transitions, tps)
 	fmt.Printf("  time per state under that load: median %v (p95 %v); the last execution started %v after the first\n",
 		median(r.loadedPerState).Round(time.Millisecond), quantile(r.loadedPerState, 0.95).Round(time.Millisecond), r.firstToLastStart.Round(time.Millisecond))
@@ -612,21 +622,30 @@ func (r *controllerResult) print(o options, ceiling float64, ceilingCPU time.Dur
 	if len(r.errs) > 0 {
 		fmt.Printf("  failed writes: %v\n", r.errs)
 	}
-	var api float64
-	keys = keys[:0]
-	for k, v := range r.apiWrites {
-		api += v
-		keys = append(keys, k)
+	for _, writes := range []bool{true, false} {
+		var api float64
+		keys = keys[:0]
+		for k, v := range r.apiRequests {
+			if mutating(k) == writes {
+				api += v
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		kind := "mutating requests"
+		if !writes {
+			kind = "reads (GET, LIST)"
+		}
+		fmt.Printf("  API server %s (apiserver_request_total): %.0f, %.2f per transition:", kind, api, api/float64(r.transitions))
+		for _, k := range keys {
+			fmt.Printf(" %s %.0f;", k, r.apiRequests[k])
+		}
+		fmt.Println()
 	}
-	sort.Strings(keys)
-	fmt.Printf("  API server mutating requests (apiserver_request_total): %.0f, %.2f per transition:", api, api/float64(r.transitions))
-	for _, k := range keys {
-		fmt.Printf(" %s %.0f;", k, r.apiWrites[k])
-	}
-	fmt.Println()
 	fmt.Printf("  StateMachineRevision owner references at the end: %d\n", r.revisionOwners)
 	fmt.Printf("  Execution status writes: latency median %v (p90 %v); an ended Execution is %d bytes of JSON (median)\n",
 		median(r.writeLatency).Round(100*time.Microsecond), quantile(r.writeLatency, 0.9).Round(100*time.Microsecond), medianInt(r.objectBytes))
+	fmt.Printf("  history chunks sealed: %d (%.2f per transition)\n", r.chunks, float64(r.chunks)/float64(r.transitions))
 	if len(r.cpu) > 0 {
 		fmt.Printf("  CPU during the run:")
 		for _, k := range []string{"kube-apiserver", "etcd", "bench (controller)"} {
@@ -685,7 +704,7 @@ type running struct {
 	once   sync.Once
 }
 
-func startManager(ctx context.Context, cfg *rest.Config, ns string, workers int) (*running, error) {
+func startManager(ctx context.Context, cfg *rest.Config, ns string, workers, steps int) (*running, error) {
 	mgr, err := ctrl.NewManager(cfg, testenv.ManagerOptions(scheme, ns, workers))
 	if err != nil {
 		return nil, err
@@ -695,7 +714,7 @@ func startManager(ctx context.Context, cfg *rest.Config, ns string, workers int)
 		return nil, err
 	}
 	if err := (&controllers.ExecutionReconciler{Client: cc, APIReader: mgr.GetAPIReader(),
-		Recorder: mgr.GetEventRecorder("kstates-execution")}).SetupWithManager(mgr); err != nil {
+		Recorder: mgr.GetEventRecorder("kstates-execution"), StepsPerReconcile: steps}).SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
 	mctx, cancel := context.WithCancel(ctx)
