@@ -166,7 +166,7 @@ func (r *ExecutionReconciler) step(ctx context.Context, exec *kstatesv1alpha1.Ex
 			// brings us back (the requeue is a safety net).
 			return ctrl.Result{RequeueAfter: staleRetry}, nil
 		}
-		if errors.Is(err, errRetry) || apierrors.IsConflict(err) {
+		if apierrors.IsConflict(err) {
 			// Someone else changed an object this step writes: the step is repeated soon
 			// from fresh reads. An error would put the execution into controller-runtime's
 			// exponential back-off (up to minutes).
@@ -255,10 +255,6 @@ const staleRetry = time.Second
 // errStale says that the cached Execution is older than the API server's: the reconcile must
 // not act on it (start a pod an older state asks for).
 var errStale = errors.New("the cached execution is stale")
-
-// errRetry says that the step met a conflict on another object (the revision it adopts) and
-// is to be repeated shortly, from fresh reads.
-var errRetry = errors.New("retry the step")
 
 // conflictRetry is how soon a step that met a conflict on another object is repeated.
 const conflictRetry = 50 * time.Millisecond
@@ -400,9 +396,10 @@ type permanentError struct{ error }
 
 // loadRunning loads the pinned revision's program and the engine state.
 func (r *ExecutionReconciler) loadRunning(ctx context.Context, s *scope) error {
-	// The cached revision is read without the cache's deep copy: it carries an owner
-	// reference per execution that uses it (1,000 executions: 1,000 entries), copied on every
-	// step otherwise. The step gets its own copy of what it uses (name, spec).
+	// The cached revision is read without the cache's deep copy (a revision made by an older
+	// operator may still carry an owner reference per execution that ran it, copied on every
+	// step otherwise). The step gets its own copy of what it uses (name, spec). A revision
+	// being deleted is read as any other: its finalizer keeps it while this execution exists.
 	cached := &kstatesv1alpha1.StateMachineRevision{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: s.exec.Namespace, Name: s.status.Revision}, cached, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {

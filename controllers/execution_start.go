@@ -2,15 +2,12 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
@@ -18,8 +15,8 @@ import (
 	"github.com/kstates/kstates/internal/engine/value"
 )
 
-// revisionRetryInterval is how often an execution pinned to a revision that does not exist
-// looks for it again.
+// revisionRetryInterval is how often an execution whose revision does not exist, or is being
+// deleted, looks for it again.
 const revisionRetryInterval = 10 * time.Second
 
 // ExecutionARN is the context object's $$.Execution.Id of an execution: an ARN-like URI that
@@ -46,8 +43,8 @@ func parseInput(text string) (any, error) {
 }
 
 // resolveRevision finds the revision the execution will run: spec.revision when pinned, else
-// the StateMachine's current revision. While there is none, the execution stays Pending with
-// StateMachineResolved=False saying why; it returns false then.
+// the StateMachine's current revision. While there is none (or it is being deleted), the
+// execution stays Pending with StateMachineResolved=False saying why; it returns false then.
 func (r *ExecutionReconciler) resolveRevision(ctx context.Context, s *scope) (bool, error) {
 	ns, smName := s.exec.Namespace, s.exec.Spec.StateMachineName
 	revName := s.exec.Spec.Revision
@@ -89,6 +86,15 @@ func (r *ExecutionReconciler) resolveRevision(ctx context.Context, s *scope) (bo
 			return false, nil
 		}
 	}
+	if !rev.DeletionTimestamp.IsZero() {
+		// Being deleted (pruned, or its StateMachine deleted): its finalizer holds it only for
+		// the executions that already run it. A new one waits; the StateMachine controller
+		// makes the revision again once it is gone if it is still the current content.
+		s.unresolved(kstatesv1alpha1.ReasonRevisionNotFound,
+			fmt.Sprintf("StateMachineRevision %q is being deleted; the execution does not start on it", revName))
+		s.requeueAfter = revisionRetryInterval
+		return false, nil
+	}
 	if rev.Spec.StateMachineName != smName {
 		s.unresolved(kstatesv1alpha1.ReasonRevisionNotFound,
 			fmt.Sprintf("StateMachineRevision %q (spec.revision) belongs to StateMachine %q, not %q", revName, rev.Spec.StateMachineName, smName))
@@ -111,53 +117,6 @@ func (s *scope) unresolved(reason, msg string) {
 	setCondition(&s.status.Conditions, kstatesv1alpha1.ConditionStateMachineResolved, metav1.ConditionFalse, reason, msg, s.exec.Generation)
 }
 
-// adoptRevision makes the execution an owner of its revision, so that the revision outlives
-// edits and the deletion of its StateMachine while the execution exists.
-//
-// Every execution of a StateMachine adopts the same revision, so the write must not be a
-// read-modify-write of it (with many executions starting at once nearly every such update
-// would conflict): it is a JSON patch that appends one owner reference and carries no
-// resourceVersion, which the API server applies to whatever version it has. It still changes
-// the revision's resourceVersion, so a concurrent prune (a delete conditional on the version
-// it saw) keeps the revision. Should the cache be behind and the reference already be there,
-// the API server drops the duplicate (same UID). Only a revision with no owner at all (its
-// StateMachine was deleted with --cascade=orphan) is written with an optimistic lock, since a
-// JSON patch cannot append to a list that does not exist. A conflict or a revision gone
-// meanwhile asks for a quick retry (errRetry), never an error that backs off.
-func (r *ExecutionReconciler) adoptRevision(ctx context.Context, s *scope) error {
-	for _, o := range s.rev.OwnerReferences {
-		if o.UID == s.exec.UID {
-			return nil
-		}
-	}
-	ref := metav1.OwnerReference{
-		APIVersion: kstatesv1alpha1.GroupVersion.String(), Kind: "Execution",
-		Name: s.exec.Name, UID: s.exec.UID, BlockOwnerDeletion: ptr.To(false),
-	}
-	rev := s.rev.DeepCopy()
-	var patch client.Patch
-	if len(rev.OwnerReferences) > 0 {
-		op, err := json.Marshal([]map[string]any{{"op": "add", "path": "/metadata/ownerReferences/-", "value": ref}})
-		if err != nil {
-			return err
-		}
-		patch = client.RawPatch(types.JSONPatchType, op)
-	} else {
-		patch = client.MergeFromWithOptions(s.rev, client.MergeFromWithOptimisticLock{})
-	}
-	rev.OwnerReferences = append(rev.OwnerReferences, ref)
-	if err := r.Patch(ctx, rev, patch); err != nil {
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) || apierrors.IsInvalid(err) {
-			// Invalid: the owner list the patch appends to is gone (an orphaning delete of the
-			// StateMachine); the next attempt reads the revision again.
-			return fmt.Errorf("%w: adding the execution as an owner of revision %s: %v", errRetry, rev.Name, err)
-		}
-		return fmt.Errorf("adding the execution as an owner of revision %s: %w", rev.Name, err)
-	}
-	s.rev = rev
-	return nil
-}
-
 // contextOverrides are the context object's names for this execution.
 func (s *scope) contextOverrides() engine.ContextOverrides {
 	e := s.exec
@@ -171,11 +130,10 @@ func (s *scope) contextOverrides() engine.ContextOverrides {
 }
 
 // start creates the engine execution and takes its first step (ExecutionStarted and the
-// first state), recording the pinned revision in the same status write.
+// first state), recording the pinned revision in the same status write. That status.revision
+// is what keeps the revision while the execution exists (the cache's index over it, and the
+// revision's finalizer): the start writes nothing to the revision itself.
 func (r *ExecutionReconciler) start(ctx context.Context, s *scope, input any) error {
-	if err := r.adoptRevision(ctx, s); err != nil {
-		return err
-	}
 	s.ex = s.prog.NewExecution(input, s.contextOverrides(), s.now)
 	start := metav1.NewTime(s.ex.StartTime)
 	s.status.StartTime = &start

@@ -13,9 +13,13 @@ package controllers
 // +kubebuilder:rbac:groups=kstates.io,resources=statemachines/status;executions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=kstates.io,resources=statemachines/finalizers;executions/finalizers,verbs=update
 //
-// Revisions are created per distinct definition; running executions add themselves as
-// owners (update). History chunks and payloads are written once and never updated.
-// +kubebuilder:rbac:groups=kstates.io,resources=statemachinerevisions,verbs=get;list;watch;create;update;patch;delete
+// Revisions are created per distinct definition (with the finalizer
+// kstates.io/revision-in-use), pruned (delete), and patched only to add or remove that
+// finalizer: metadata.finalizers needs patch on the object itself, not the /finalizers
+// subresource (that is for blockOwnerDeletion on objects a revision would own, and it owns
+// none). Executions never write their revision. History chunks and payloads are written once
+// and never updated.
+// +kubebuilder:rbac:groups=kstates.io,resources=statemachinerevisions,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=kstates.io,resources=historychunks;payloads,verbs=get;list;watch;create;delete
 //
 // Task pods: created once per attempt with a deterministic name, deleted on timeout/abort.

@@ -35,12 +35,21 @@ type StateMachineReconciler struct {
 }
 
 // SetupWithManager registers the reconciler: it watches StateMachines and the revisions it owns.
+// It also registers the revision controller (revision_controller.go), which keeps revisions
+// while executions run them, and the cache's index of Executions by status.revision that both
+// use, so that every manager that runs StateMachines gets them.
 func (r *StateMachineReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := indexExecutionRevision(mgr); err != nil {
+		return err
+	}
+	if err := ctrl.NewControllerManagedBy(mgr).
 		For(&kstatesv1alpha1.StateMachine{}).
 		Owns(&kstatesv1alpha1.StateMachineRevision{}).
 		Named("statemachine").
-		Complete(r)
+		Complete(r); err != nil {
+		return err
+	}
+	return (&revisionReconciler{Client: r.Client}).setupWithManager(mgr)
 }
 
 // Reconcile validates one StateMachine and records the outcome in its status.
@@ -129,6 +138,8 @@ func (r *StateMachineReconciler) ensureRevision(ctx context.Context, sm *kstates
 				kstatesv1alpha1.LabelStateMachineUID: string(sm.UID),
 				kstatesv1alpha1.LabelDefinitionHash:  spec.Hash[:10],
 			},
+			// Held while an execution runs it (revision_controller.go).
+			Finalizers: []string{kstatesv1alpha1.FinalizerRevisionInUse},
 		},
 		Spec: spec,
 	}
@@ -157,28 +168,23 @@ func (r *StateMachineReconciler) ensureRevision(ctx context.Context, sm *kstates
 const keptRevisions = 10
 
 // pruneRevisions deletes the oldest revisions of the state machine beyond keptRevisions that
-// are not current and that no Execution owns. The delete is conditional on the revision's
-// resourceVersion, so an execution that adopts it meanwhile (an owner added is an update)
-// keeps it.
+// are not current and that no Execution runs. The delete is conditional on the revision's
+// resourceVersion. An execution that starts on the revision at that moment keeps it through
+// its finalizer once its status.revision names it (revision_controller.go), and one that has
+// not started does not start on a revision being deleted.
 func (r *StateMachineReconciler) pruneRevisions(ctx context.Context, sm *kstatesv1alpha1.StateMachine, current string) error {
 	list := &kstatesv1alpha1.StateMachineRevisionList{}
 	if err := r.List(ctx, list, client.InNamespace(sm.Namespace),
 		client.MatchingLabels{kstatesv1alpha1.LabelStateMachineUID: string(sm.UID)}); err != nil {
 		return err
 	}
-	var unused []*kstatesv1alpha1.StateMachineRevision
-	for i := range list.Items {
-		rev := &list.Items[i]
-		if rev.Name == current || !rev.DeletionTimestamp.IsZero() || ownedByExecution(rev) {
-			continue
-		}
-		unused = append(unused, rev)
+	prune, err := revisionsToPrune(list.Items, current, func(rev *kstatesv1alpha1.StateMachineRevision) (bool, error) {
+		return revisionInUse(ctx, r.Client, rev)
+	})
+	if err != nil {
+		return err
 	}
-	if len(unused) <= keptRevisions {
-		return nil
-	}
-	sort.Slice(unused, func(i, j int) bool { return unused[i].Spec.Sequence < unused[j].Spec.Sequence })
-	for _, rev := range unused[:len(unused)-keptRevisions] {
+	for _, rev := range prune {
 		rv := rev.ResourceVersion
 		err := r.Delete(ctx, rev, client.Preconditions{ResourceVersion: &rv})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -188,14 +194,36 @@ func (r *StateMachineReconciler) pruneRevisions(ctx context.Context, sm *kstates
 	return nil
 }
 
-// ownedByExecution reports whether an Execution runs (owns) the revision.
-func ownedByExecution(rev *kstatesv1alpha1.StateMachineRevision) bool {
-	for _, o := range rev.OwnerReferences {
-		if o.Kind == "Execution" {
-			return true
+// revisionsToPrune chooses, among a state machine's revisions, the oldest (by sequence)
+// beyond keptRevisions of those that are not current, not already being deleted and not in
+// use. inUse is asked only when there are more than keptRevisions old revisions at all.
+func revisionsToPrune(revs []kstatesv1alpha1.StateMachineRevision, current string,
+	inUse func(*kstatesv1alpha1.StateMachineRevision) (bool, error)) ([]*kstatesv1alpha1.StateMachineRevision, error) {
+	var old []*kstatesv1alpha1.StateMachineRevision
+	for i := range revs {
+		rev := &revs[i]
+		if rev.Name != current && rev.DeletionTimestamp.IsZero() {
+			old = append(old, rev)
 		}
 	}
-	return false
+	if len(old) <= keptRevisions {
+		return nil, nil
+	}
+	var unused []*kstatesv1alpha1.StateMachineRevision
+	for _, rev := range old {
+		used, err := inUse(rev)
+		if err != nil {
+			return nil, err
+		}
+		if !used {
+			unused = append(unused, rev)
+		}
+	}
+	if len(unused) <= keptRevisions {
+		return nil, nil
+	}
+	sort.Slice(unused, func(i, j int) bool { return unused[i].Spec.Sequence < unused[j].Spec.Sequence })
+	return unused[:len(unused)-keptRevisions], nil
 }
 
 // apiDiagnostics converts the parser's diagnostics to the API's, at most 100.

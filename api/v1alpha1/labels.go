@@ -16,6 +16,13 @@ const (
 	LabelDefinitionHash = "kstates.io/definition-hash"
 )
 
+// FinalizerRevisionInUse is on every StateMachineRevision: it holds a revision that is being
+// deleted (pruned, or garbage collected after its StateMachine was deleted) until no Execution
+// in its namespace runs it (status.revision names it), and is removed by the operator then.
+// An Execution does not write its revision when it starts; this finalizer and a cache index
+// over Execution status.revision are what keep the revision while it is in use.
+const FinalizerRevisionInUse = "kstates.io/revision-in-use"
+
 // Size budgets of the storage design (docs/operator.md). The controllers enforce them; the CRD
 // schemas enforce the hard limits with maxItems and maxLength.
 const (

@@ -52,6 +52,7 @@ func TestCallbackOnCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	releaseRevisionsAtEnd(t, c, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	installCRDs(ctx, t, c)

@@ -34,6 +34,7 @@ import (
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/podtask"
+	"github.com/kstates/kstates/test/testenv"
 )
 
 // opEnv is a test's view of the cluster with the operator's reconcilers run in the test's
@@ -69,6 +70,7 @@ func opCluster(t *testing.T, timeout time.Duration) *opEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	releaseRevisionsAtEnd(t, c, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	installCRDs(ctx, t, c)
@@ -323,4 +325,18 @@ func (pw *podWatch) of(ex *kstatesv1alpha1.Execution) map[string][]podRecord {
 		}
 	}
 	return out
+}
+
+// releaseRevisionsAtEnd removes the revisions' in-use finalizer when the test ends, once the
+// managers it started in this process have stopped (their cleanups run first) and before the
+// namespace is deleted (its cleanup, registered by cluster, runs last): with no operator left,
+// the finalizer would hold the namespace in Terminating.
+func releaseRevisionsAtEnd(t *testing.T, c client.Client, ns string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := testenv.ReleaseRevisions(ctx, c, ns); err != nil {
+			t.Logf("namespace %s: %v", ns, err)
+		}
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/metrics"
@@ -51,17 +52,14 @@ func TestExecutionKeepsItsRevisionWhenTheStateMachineIsEdited(t *testing.T) {
 	if got.Status.Revision != pinned || !jsonEq(got.Status.Output, `{"v1":"r"}`) {
 		t.Errorf("old execution: revision %s output %s, want %s and {\"v1\":\"r\"}", got.Status.Revision, got.Status.Output, pinned)
 	}
-	// The revision it ran has it as an owner (so it outlives the StateMachine's edits).
+	// The revision it ran is held by its finalizer (the execution names it in status.revision);
+	// the execution did not write it (no owner reference of the execution).
 	rev := &kstatesv1alpha1.StateMachineRevision{}
 	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: pinned}, rev); err != nil {
 		t.Fatal(err)
 	}
-	owned := false
-	for _, o := range rev.OwnerReferences {
-		owned = owned || o.UID == got.UID
-	}
-	if !owned {
-		t.Errorf("revision %s owners %+v do not include the execution", pinned, rev.OwnerReferences)
+	if !controllerutil.ContainsFinalizer(rev, kstatesv1alpha1.FinalizerRevisionInUse) || len(rev.OwnerReferences) != 1 || rev.OwnerReferences[0].Kind != "StateMachine" {
+		t.Errorf("revision %s finalizers %v owners %+v, want %s and the StateMachine only", pinned, rev.Finalizers, rev.OwnerReferences, kstatesv1alpha1.FinalizerRevisionInUse)
 	}
 
 	fresh := makeExecution(ns, "new").stateMachine("m").obj()

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/controllers"
 )
 
 // A valid StateMachine gets Valid=True and a revision; an edit makes a second revision, going
@@ -125,18 +126,21 @@ func TestStateMachineControllerReportsAnInvalidDefinition(t *testing.T) {
 }
 
 // Old revisions are pruned beyond the last 10 that no execution runs; a revision an execution
-// ran is kept for as long as that execution exists.
+// ran is kept for as long as that execution exists, and pruned at the next edit after it is
+// deleted.
 func TestOldRevisionsArePrunedUnlessAnExecutionRunsThem(t *testing.T) {
 	ctx, ns := setup(t)
-	startManager(t, ns, nil)
+	var cached client.Client // the manager's cache, to know when it has seen e's deletion
+	startManagerWith(t, ns, nil, func(er *controllers.ExecutionReconciler) { cached = er.Client })
 	def := func(i int) string {
 		return fmt.Sprintf(`{"StartAt":"A","States":{"A":{"Type":"Pass","Result":"v%d","End":true}}}`, i)
 	}
 	sm := makeStateMachine(ns, "m", def(1)).obj()
 	create(ctx, t, sm, makeExecution(ns, "e").stateMachine("m").obj())
-	first := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded).Status.Revision
-	revs := map[int]string{1: first}
-	for i := 2; i <= 13; i++ {
+	e := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
+	revs := map[int]string{1: e.Status.Revision}
+	edit := func(i int) {
+		t.Helper()
 		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(sm), sm); err != nil {
 			t.Fatal(err)
 		}
@@ -149,6 +153,9 @@ func TestOldRevisionsArePrunedUnlessAnExecutionRunsThem(t *testing.T) {
 		})
 		revs[i] = sm.Status.CurrentRevision
 	}
+	for i := 2; i <= 13; i++ {
+		edit(i)
+	}
 	exists := func(name string) bool {
 		err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &kstatesv1alpha1.StateMachineRevision{})
 		if err != nil && !isNotFound(err) {
@@ -156,13 +163,33 @@ func TestOldRevisionsArePrunedUnlessAnExecutionRunsThem(t *testing.T) {
 		}
 		return err == nil
 	}
+	gone := func(i int) {
+		t.Helper()
+		waitGone(ctx, t, &kstatesv1alpha1.StateMachineRevision{ObjectMeta: metaName(ns, revs[i])})
+	}
+	// Revision 2, the oldest of 11 unused ones, is pruned (and, with no execution, goes).
+	gone(2)
 	if !exists(revs[1]) {
 		t.Errorf("revision 1, run by execution e, was pruned")
 	}
-	if exists(revs[2]) {
-		t.Errorf("revision 2 (the oldest unused of 11) was kept")
-	}
 	for i := 3; i <= 13; i++ {
+		if !exists(revs[i]) {
+			t.Errorf("revision %d was pruned", i)
+		}
+	}
+	// Without its execution, revision 1 is one more unused revision: the next edit prunes it
+	// with revision 3 (12 unused, 10 kept).
+	if err := k8sClient.Delete(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(ctx, t, e)
+	waitFor(ctx, t, sm, "e gone from the manager's cache", func(*kstatesv1alpha1.StateMachine) bool {
+		return isNotFound(cached.Get(ctx, client.ObjectKeyFromObject(e), &kstatesv1alpha1.Execution{}))
+	})
+	edit(14)
+	gone(1)
+	gone(3)
+	for i := 4; i <= 14; i++ {
 		if !exists(revs[i]) {
 			t.Errorf("revision %d was pruned", i)
 		}

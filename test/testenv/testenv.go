@@ -10,6 +10,7 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,4 +188,33 @@ func EndPod(pod *corev1.Pod, exitCode int32, message string) {
 			StartedAt: metav1.NewTime(now.Add(-time.Second)), FinishedAt: now,
 		}},
 	}}
+}
+
+// ReleaseRevisions removes the finalizer kstates.io/revision-in-use from the StateMachineRevisions
+// in ns. A test that runs the operator in its own process calls it after stopping it and
+// before deleting the namespace: with no operator left to remove the finalizer, the revisions
+// would hold the namespace in Terminating.
+func ReleaseRevisions(ctx context.Context, c client.Client, ns string) error {
+	revs := &kstatesv1alpha1.StateMachineRevisionList{}
+	if err := c.List(ctx, revs, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	for i := range revs.Items {
+		rev := &revs.Items[i]
+		var rest []string
+		for _, f := range rev.Finalizers {
+			if f != kstatesv1alpha1.FinalizerRevisionInUse {
+				rest = append(rest, f)
+			}
+		}
+		if len(rest) == len(rev.Finalizers) {
+			continue
+		}
+		patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		rev.Finalizers = rest
+		if err := c.Patch(ctx, rev, patch); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("releasing revision %s: %w", rev.Name, err)
+		}
+	}
+	return nil
 }

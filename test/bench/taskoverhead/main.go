@@ -58,6 +58,7 @@ import (
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/podtask"
+	"github.com/kstates/kstates/test/testenv"
 )
 
 type options struct {
@@ -135,7 +136,12 @@ func run(o options) error {
 		return err
 	}
 	if !o.keep {
-		defer func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) }()
+		defer func() {
+			// The manager has stopped (deferred later, run first): nothing else would remove
+			// the revisions' in-use finalizer, which would hold the namespace in Terminating.
+			_ = testenv.ReleaseRevisions(context.Background(), c, ns)
+			_ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+		}()
 	}
 
 	// The watches start before anything runs.
