@@ -226,4 +226,3 @@ func TestExecutionStatusSubresource(t *testing.T) {
 	got.Status.Phase = "Done"
 	wantInvalid(t, k8sClient.Status().Update(ctx, got), "status.phase", "Unsupported value")
 }
-
