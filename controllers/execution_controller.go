@@ -194,16 +194,26 @@ func (r *ExecutionReconciler) step(ctx context.Context, exec *kstatesv1alpha1.Ex
 // that the Execution is still at the resourceVersion the status was computed from (a newer
 // version is a conflict): one write of the changed fields per transition, never one that
 // overwrites a state this reconcile did not see. The patch is computed from objects that hold
-// only the name, the resourceVersion and the status (not twice the whole Execution). exec gets
-// the API server's answer (its new resourceVersion).
+// only the name, the resourceVersion and the status (not twice the whole Execution), and the
+// API server answers with the metadata only (it does not encode, nor the controller decode,
+// the whole Execution again). exec then holds what was committed: the new status and the new
+// resourceVersion.
 func (r *ExecutionReconciler) writeStatus(ctx context.Context, exec *kstatesv1alpha1.Execution, status *kstatesv1alpha1.ExecutionStatus) error {
 	meta := metav1.ObjectMeta{Namespace: exec.Namespace, Name: exec.Name, ResourceVersion: exec.ResourceVersion}
 	base := &kstatesv1alpha1.Execution{ObjectMeta: meta, Status: exec.Status}
 	next := &kstatesv1alpha1.Execution{ObjectMeta: meta, Status: *status}
-	if err := r.Status().Patch(ctx, next, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	data, err := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}).Data(next)
+	if err != nil {
+		return fmt.Errorf("computing the status patch: %w", err)
+	}
+	answer := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: exec.Namespace, Name: exec.Name}}
+	answer.SetGroupVersionKind(kstatesv1alpha1.GroupVersion.WithKind("Execution"))
+	if err := r.Status().Patch(ctx, answer, client.RawPatch(types.MergePatchType, data)); err != nil {
 		return err
 	}
-	*exec = *next
+	exec.Status = *status
+	exec.ResourceVersion = answer.ResourceVersion
+	exec.ManagedFields = answer.ManagedFields
 	r.superseded.add(client.ObjectKeyFromObject(exec), meta.ResourceVersion)
 	return nil
 }

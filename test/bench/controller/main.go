@@ -249,6 +249,9 @@ func reasonOf(err error) string {
 }
 
 func kindOf(obj client.Object) string {
+	if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		return m.Kind
+	}
 	t := fmt.Sprintf("%T", obj)
 	return t[strings.LastIndex(t, ".")+1:]
 }
@@ -289,7 +292,7 @@ func (s *countingStatus) Patch(ctx context.Context, obj client.Object, p client.
 
 // timed records the latency of a status write of an Execution.
 func (c *counting) timed(obj client.Object, d time.Duration) {
-	if _, ok := obj.(*kstatesv1alpha1.Execution); !ok {
+	if kindOf(obj) != "Execution" {
 		return
 	}
 	c.mu.Lock()
