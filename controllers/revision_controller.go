@@ -26,6 +26,13 @@ import (
 // registers it.
 const IndexExecutionRevision = "status.revision"
 
+// revisionReleaseGrace is how long after its deletion a revision that no execution runs keeps
+// its finalizer. An execution that read the revision (from its cache) just before the
+// deletion commits its start (status.revision) within its reconcile, milliseconds later, and
+// the index is a cache too: without the wait, the finalizer could go between the two and the
+// execution would start on a revision about to disappear. The grace covers both.
+const revisionReleaseGrace = 5 * time.Second
+
 // revisionInUseRecheck is how often a revision being deleted while executions run it is
 // looked at again, should the Delete event of its last execution have been missed.
 const revisionInUseRecheck = time.Minute
@@ -91,6 +98,9 @@ func (r *revisionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	if !controllerutil.ContainsFinalizer(rev, kstatesv1alpha1.FinalizerRevisionInUse) {
 		return ctrl.Result{}, nil
+	}
+	if wait := revisionReleaseGrace - time.Since(rev.DeletionTimestamp.Time); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	inUse, err := revisionInUse(ctx, r.Client, rev)
 	if err != nil {

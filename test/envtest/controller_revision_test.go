@@ -134,7 +134,17 @@ func TestUnusedRevisionGoesWhenDeleted(t *testing.T) {
 	if err := k8sClient.Delete(ctx, rev); err != nil {
 		t.Fatal(err)
 	}
+	deleted := time.Now()
+	// For a grace after its deletion it stays (an execution that read it just before may be
+	// committing its start), then it goes.
+	time.Sleep(time.Second)
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(rev), rev); err != nil {
+		t.Fatalf("the revision went within a second of its deletion: %v", err)
+	}
 	waitGone(ctx, t, rev)
+	if d := time.Since(deleted); d < 4*time.Second {
+		t.Errorf("the revision went %v after its deletion, before its grace", d)
+	}
 }
 
 // A revision made before the finalizer existed (an upgraded cluster) gets it. One that an
