@@ -125,6 +125,7 @@ func (s *scope) contextOverrides() engine.ContextOverrides {
 		ExecutionName:    e.Name,
 		StateMachineID:   StateMachineARN(e.Namespace, e.Spec.StateMachineName),
 		StateMachineName: e.Spec.StateMachineName,
+		RoleArn:          s.rev.Spec.RoleArn,
 		StartTime:        s.now,
 	}
 }

@@ -69,6 +69,7 @@ type revisionContent struct {
 	Bindings           []kstatesv1alpha1.TaskBinding    `json:"bindings,omitempty"`
 	ServiceAccountName string                           `json:"serviceAccountName,omitempty"`
 	TaskDefaults       *kstatesv1alpha1.TaskPodDefaults `json:"taskDefaults,omitempty"`
+	RoleArn            string                           `json:"roleArn,omitempty"`
 }
 
 // newRevisionSpec builds the StateMachineRevision spec (without its sequence) for the given
@@ -81,6 +82,7 @@ func newRevisionSpec(sm *kstatesv1alpha1.StateMachine, canonical string) (kstate
 	c := revisionContent{
 		Definition: canonical, Type: typ, Bindings: sm.Spec.Bindings,
 		ServiceAccountName: sm.Spec.ServiceAccountName, TaskDefaults: sm.Spec.TaskDefaults,
+		RoleArn: sm.Spec.RoleArn,
 	}
 	// encoding/json writes struct fields in order and map keys sorted: canonical.
 	b, err := json.Marshal(c)
@@ -96,5 +98,6 @@ func newRevisionSpec(sm *kstatesv1alpha1.StateMachine, canonical string) (kstate
 		Bindings:           sm.Spec.Bindings,
 		ServiceAccountName: sm.Spec.ServiceAccountName,
 		TaskDefaults:       sm.Spec.TaskDefaults,
+		RoleArn:            sm.Spec.RoleArn,
 	}, nil
 }

@@ -61,6 +61,15 @@ type StateMachineSpec struct {
 	// taskDefaults are pod settings applied to every task pod of this state machine.
 	// +optional
 	TaskDefaults *TaskPodDefaults `json:"taskDefaults,omitempty"`
+
+	// roleArn is the IAM role of a state machine written for AWS, as CreateStateMachine takes
+	// it. kstates assumes no role (what task pods may do is their service account's RBAC);
+	// it only reports it, as AWS does: as $$.Execution.RoleArn in the context object and as
+	// roleArn in each execution's ExecutionStarted event. Like the definition, it belongs to
+	// the revision: changing it makes a new one.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	RoleArn string `json:"roleArn,omitempty"`
 }
 
 // TaskBinding binds a Task state's Resource string to a container template.

@@ -49,6 +49,11 @@ type StateMachineRevisionSpec struct {
 	// taskDefaults are the pod settings of task pods.
 	// +optional
 	TaskDefaults *TaskPodDefaults `json:"taskDefaults,omitempty"`
+
+	// roleArn is the StateMachine's roleArn, reported as $$.Execution.RoleArn.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	RoleArn string `json:"roleArn,omitempty"`
 }
 
 // StateMachineRevision is one immutable version of a StateMachine, created by the

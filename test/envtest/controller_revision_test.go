@@ -13,6 +13,7 @@ import (
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/controllers"
+	"github.com/kstates/kstates/internal/cli"
 )
 
 // A revision is made with the in-use finalizer and its StateMachine as controller, and
@@ -196,4 +197,48 @@ func waitGone(ctx context.Context, t *testing.T, obj client.Object) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s still exists (finalizers %v, deletionTimestamp %v)", obj.GetName(), obj.GetFinalizers(), obj.GetDeletionTimestamp())
+}
+
+// A StateMachine's roleArn (an AWS definition's IAM role) is reported as AWS reports it:
+// $$.Execution.RoleArn and ExecutionStarted's roleArn. It belongs to the revision: a new
+// roleArn is a new revision, and a running execution keeps its own.
+func TestRoleArnIsReportedAndMakesARevision(t *testing.T) {
+	ctx, ns := setup(t)
+	startManager(t, ns, nil)
+	const role = "arn:aws:iam::123456789012:role/order-processing"
+	sm := makeStateMachine(ns, "m", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"role.$":"$$.Execution.RoleArn"},"End":true}}}`).obj()
+	sm.Spec.RoleArn = role
+	create(ctx, t, sm, makeExecution(ns, "e").stateMachine("m").obj())
+	e := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionSucceeded)
+	if want := `{"role":"` + role + `"}`; e.Status.Output != want {
+		t.Errorf("output %s, want %s", e.Status.Output, want)
+	}
+	events, err := cli.ReadHistory(ctx, k8sClient, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 || events[0].Type != "ExecutionStarted" || events[0].Details == nil ||
+		!strings.Contains(string(events[0].Details.Raw), `"roleArn":"`+role+`"`) {
+		t.Errorf("ExecutionStarted does not report the role: %+v", events[:1])
+	}
+	first := currentRevision(ctx, t, sm)
+	if first.Spec.RoleArn != role {
+		t.Errorf("revision roleArn %q, want %q", first.Spec.RoleArn, role)
+	}
+
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(sm), sm); err != nil {
+		t.Fatal(err)
+	}
+	sm.Spec.RoleArn = ""
+	if err := k8sClient.Update(ctx, sm); err != nil {
+		t.Fatal(err)
+	}
+	second := currentRevision(ctx, t, sm)
+	if second.Name == first.Name || second.Spec.RoleArn != "" {
+		t.Errorf("after the roleArn was removed the current revision is %s (roleArn %q), want a new one without it", second.Name, second.Spec.RoleArn)
+	}
+	create(ctx, t, makeExecution(ns, "e2").stateMachine("m").obj())
+	if e2 := waitPhase(ctx, t, ns, "e2", kstatesv1alpha1.ExecutionSucceeded); e2.Status.Output != `{"role":""}` {
+		t.Errorf("without a roleArn the output is %s, want an empty role as before", e2.Status.Output)
+	}
 }
