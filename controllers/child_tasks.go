@@ -240,8 +240,7 @@ func (r *ExecutionReconciler) checkChildTask(ctx context.Context, s *scope, t ta
 		if !child.DeletionTimestamp.IsZero() {
 			return failed(ErrChildDeleted, fmt.Sprintf("child execution %s was deleted while the task waited for it", child.Name))
 		}
-		if c := condition(st.Conditions, kstatesv1alpha1.ConditionStateMachineResolved); c != nil && c.Status == metav1.ConditionFalse &&
-			(c.Reason == kstatesv1alpha1.ReasonStateMachineNotFound || c.Reason == kstatesv1alpha1.ReasonStateMachineInvalid) {
+		if c := condition(st.Conditions, kstatesv1alpha1.ConditionStateMachineResolved); childCannotStart(c) {
 			// An Execution waits for its StateMachine; a parent waiting for that would hang
 			// (AWS refuses to start it). The child is aborted by sweepChildren.
 			return failed(ErrStateMachineDoesNotExist, fmt.Sprintf("child execution %s cannot start: %s", child.Name, c.Message))
@@ -355,4 +354,14 @@ func (r *ExecutionReconciler) sweepChildren(ctx context.Context, s *scope) {
 			log.FromContext(ctx).Error(err, "aborting a child execution that is no longer wanted", "execution", c.Name)
 		}
 	}
+}
+
+// childCannotStart reports whether a child execution's StateMachineResolved condition says
+// its StateMachine is missing or invalid, which AWS's StartExecution refuses. A StateMachine
+// that exists but is not validated yet (StateMachineNotValidated: applied with the parent's,
+// or just edited) or a pinned revision not found yet is waited for: on AWS a state machine is
+// valid from its creation.
+func childCannotStart(c *metav1.Condition) bool {
+	return c != nil && c.Status == metav1.ConditionFalse &&
+		(c.Reason == kstatesv1alpha1.ReasonStateMachineNotFound || c.Reason == kstatesv1alpha1.ReasonStateMachineInvalid)
 }

@@ -3,6 +3,10 @@ package controllers
 import (
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 )
 
 func TestParseChildRequest(t *testing.T) {
@@ -36,6 +40,29 @@ func TestParseChildRequest(t *testing.T) {
 		}
 		if err != nil || req.stateMachine != c.wantSM || req.input != c.wantIn {
 			t.Errorf("%s: %+v, %v; want %s with input %s", c.reason, req, err, c.wantSM, c.wantIn)
+		}
+	}
+}
+
+func TestChildCannotStart(t *testing.T) {
+	cond := func(status metav1.ConditionStatus, reason string) *metav1.Condition {
+		return &metav1.Condition{Type: kstatesv1alpha1.ConditionStateMachineResolved, Status: status, Reason: reason}
+	}
+	cases := []struct {
+		reason string
+		c      *metav1.Condition
+		want   bool
+	}{
+		{"no condition yet: the child has not been looked at", nil, false},
+		{"a missing StateMachine fails the task (AWS refuses to start it)", cond(metav1.ConditionFalse, kstatesv1alpha1.ReasonStateMachineNotFound), true},
+		{"an invalid StateMachine fails the task", cond(metav1.ConditionFalse, kstatesv1alpha1.ReasonStateMachineInvalid), true},
+		{"one not validated yet (applied with the parent's) is waited for", cond(metav1.ConditionFalse, kstatesv1alpha1.ReasonStateMachineNotValidated), false},
+		{"a pinned revision not found is waited for", cond(metav1.ConditionFalse, kstatesv1alpha1.ReasonRevisionNotFound), false},
+		{"resolved", cond(metav1.ConditionTrue, kstatesv1alpha1.ReasonResolved), false},
+	}
+	for _, c := range cases {
+		if got := childCannotStart(c.c); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.reason, got, c.want)
 		}
 	}
 }

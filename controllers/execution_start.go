@@ -61,7 +61,7 @@ func (r *ExecutionReconciler) resolveRevision(ctx context.Context, s *scope) (bo
 		valid := meta.FindStatusCondition(sm.Status.Conditions, kstatesv1alpha1.ConditionValid)
 		switch {
 		case valid == nil || valid.ObservedGeneration != sm.Generation || sm.Status.ObservedGeneration != sm.Generation:
-			s.unresolved(kstatesv1alpha1.ReasonStateMachineInvalid,
+			s.unresolved(kstatesv1alpha1.ReasonStateMachineNotValidated,
 				fmt.Sprintf("StateMachine %q has not been validated yet", smName))
 			return false, nil
 		case valid.Status != metav1.ConditionTrue || sm.Status.CurrentRevision == "":

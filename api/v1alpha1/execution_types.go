@@ -174,6 +174,9 @@ const (
 	ReasonStateMachineNotFound = "StateMachineNotFound"
 	// ReasonStateMachineInvalid: the StateMachine's definition is not valid.
 	ReasonStateMachineInvalid = "StateMachineInvalid"
+	// ReasonStateMachineNotValidated: the StateMachine exists but the StateMachine controller
+	// has not validated its current generation yet (it was just created or edited).
+	ReasonStateMachineNotValidated = "StateMachineNotValidated"
 	// ReasonRevisionNotFound: the pinned revision does not exist.
 	ReasonRevisionNotFound = "RevisionNotFound"
 	// ReasonResolved: the revision to run is known.
