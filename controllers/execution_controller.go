@@ -24,6 +24,7 @@ import (
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/engine"
+	"github.com/kstates/kstates/internal/podtask"
 )
 
 // Field indexes of Executions.
@@ -54,6 +55,11 @@ type ExecutionReconciler struct {
 	// brought by the watch event of the write. More saves that round trip per state (the
 	// manager's --steps-per-reconcile; docs/benchmarks.md has the figures of both).
 	StepsPerReconcile int
+	// StuckPolicy bounds how long a task pod may fail to pull its image or stay unschedulable
+	// before its attempt ends (kstates.ImagePullFailed, kstates.Unschedulable); zero fields
+	// mean podtask's defaults, 2 and 5 minutes (the manager's --image-pull-timeout and
+	// --unschedulable-timeout).
+	StuckPolicy podtask.StuckPolicy
 
 	programs programCache
 	// superseded remembers the versions of each execution that this controller's own writes

@@ -71,11 +71,18 @@ func rejected(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsBadRequest(err)
 }
 
-// TaskStuckPolicy bounds how long a task pod may wait for its image or for a node before its
-// attempt ends with kstates.ImagePullFailed or kstates.Unschedulable (docs/operator.md).
-var TaskStuckPolicy = podtask.StuckPolicy{
-	ImagePullTimeout:     podtask.DefaultImagePullTimeout,
-	UnschedulableTimeout: podtask.DefaultUnschedulableTimeout,
+// stuckPolicy is how long a task pod may wait for its image or for a node before its attempt
+// ends with kstates.ImagePullFailed or kstates.Unschedulable (docs/operator.md): the
+// reconciler's StuckPolicy, with podtask's defaults for what it leaves at zero.
+func (r *ExecutionReconciler) stuckPolicy() podtask.StuckPolicy {
+	p := r.StuckPolicy
+	if p.ImagePullTimeout <= 0 {
+		p.ImagePullTimeout = podtask.DefaultImagePullTimeout
+	}
+	if p.UnschedulableTimeout <= 0 {
+		p.UnschedulableTimeout = podtask.DefaultUnschedulableTimeout
+	}
+	return p
 }
 
 // checkTask looks at the pod of a running task. It returns the task's event when the pod
@@ -113,7 +120,7 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 		return failed(podtask.Deleted(pod))
 	}
 	if res == nil {
-		stuck, wait := podtask.Stuck(pod, s.now, TaskStuckPolicy)
+		stuck, wait := podtask.Stuck(pod, s.now, r.stuckPolicy())
 		if stuck != nil {
 			return failed(stuck)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -67,6 +68,8 @@ type options struct {
 	executionWorkers int
 	// stepsPerReconcile is how many transitions one reconcile may commit in a row.
 	stepsPerReconcile int
+	// imagePullTimeout and unschedulableTimeout bound how long a task pod may be stuck.
+	imagePullTimeout, unschedulableTimeout time.Duration
 	// namespaces, comma-separated, limits the manager to those namespaces ("" watches all).
 	namespaces string
 }
@@ -85,6 +88,10 @@ func parseFlags(fs *flag.FlagSet, args []string) (options, zap.Options, error) {
 	fs.IntVar(&o.stepsPerReconcile, "steps-per-reconcile", 1,
 		"how many transitions one reconcile may commit in a row (each by its own status write) while "+
 			"no task is involved; 1 advances an execution one state per reconcile")
+	fs.DurationVar(&o.imagePullTimeout, "image-pull-timeout", podtask.DefaultImagePullTimeout,
+		"how long after its creation a task pod whose image pull keeps failing ends its attempt with kstates.ImagePullFailed")
+	fs.DurationVar(&o.unschedulableTimeout, "unschedulable-timeout", podtask.DefaultUnschedulableTimeout,
+		"how long a task pod may stay unschedulable before its attempt ends with kstates.Unschedulable")
 	fs.StringVar(&o.namespaces, "namespaces", "",
 		"comma-separated namespaces to reconcile, ignoring every other one (default: all namespaces)")
 	zo := zap.Options{}
@@ -94,6 +101,9 @@ func parseFlags(fs *flag.FlagSet, args []string) (options, zap.Options, error) {
 	}
 	if o.executionWorkers < 1 {
 		return o, zo, fmt.Errorf("--execution-workers=%d: must be at least 1", o.executionWorkers)
+	}
+	if o.imagePullTimeout <= 0 || o.unschedulableTimeout <= 0 {
+		return o, zo, fmt.Errorf("--image-pull-timeout=%v, --unschedulable-timeout=%v: must be positive", o.imagePullTimeout, o.unschedulableTimeout)
 	}
 	if o.stepsPerReconcile < 1 {
 		return o, zo, fmt.Errorf("--steps-per-reconcile=%d: must be at least 1", o.stepsPerReconcile)
@@ -147,6 +157,7 @@ func main() {
 	if err := (&controllers.ExecutionReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("kstates-execution"),
 		Logs: controllers.PodLogs{Clientset: clientset}, StepsPerReconcile: o.stepsPerReconcile,
+		StuckPolicy: podtask.StuckPolicy{ImagePullTimeout: o.imagePullTimeout, UnschedulableTimeout: o.unschedulableTimeout},
 	}).SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up the Execution controller")
 		os.Exit(1)

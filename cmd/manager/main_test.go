@@ -4,6 +4,7 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -32,14 +33,16 @@ func TestFlags(t *testing.T) {
 		want   options
 	}{
 		{"defaults serve secure metrics on :8443 without leader election", nil,
-			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 1}},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 1, imagePullTimeout: 2 * time.Minute, unschedulableTimeout: 5 * time.Minute}},
 		{"flags override the defaults",
 			[]string{"--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:9090", "--leader-elect"},
-			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true, executionWorkers: 8, stepsPerReconcile: 1}},
+			options{metricsAddr: ":8080", probeAddr: ":9090", leaderElect: true, executionWorkers: 8, stepsPerReconcile: 1, imagePullTimeout: 2 * time.Minute, unschedulableTimeout: 5 * time.Minute}},
 		{"--namespaces limits the manager to some namespaces", []string{"--namespaces=a,b"},
-			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 1, namespaces: "a,b"}},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 1, imagePullTimeout: 2 * time.Minute, unschedulableTimeout: 5 * time.Minute, namespaces: "a,b"}},
+		{"stuck task pods' bounds", []string{"--image-pull-timeout=30s", "--unschedulable-timeout=1m"},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 1, imagePullTimeout: 30 * time.Second, unschedulableTimeout: time.Minute}},
 		{"--steps-per-reconcile lets a reconcile commit several transitions", []string{"--steps-per-reconcile=10"},
-			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 10}},
+			options{metricsAddr: ":8443", metricsSecure: true, probeAddr: ":8081", executionWorkers: 8, stepsPerReconcile: 10, imagePullTimeout: 2 * time.Minute, unschedulableTimeout: 5 * time.Minute}},
 	}
 	for _, c := range cases {
 		got, _, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), c.args)
@@ -53,7 +56,7 @@ func TestFlags(t *testing.T) {
 }
 
 func TestFlagsRefuseValuesBelowOne(t *testing.T) {
-	for _, arg := range []string{"--steps-per-reconcile=0", "--execution-workers=0"} {
+	for _, arg := range []string{"--steps-per-reconcile=0", "--execution-workers=0", "--image-pull-timeout=0s", "--unschedulable-timeout=-1m"} {
 		_, _, err := parseFlags(flag.NewFlagSet("manager", flag.ContinueOnError), []string{arg})
 		name := strings.SplitN(strings.TrimPrefix(arg, "--"), "=", 2)[0]
 		if err == nil || !strings.Contains(err.Error(), name) {

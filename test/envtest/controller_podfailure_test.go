@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
+	"github.com/kstates/kstates/controllers"
 	"github.com/kstates/kstates/internal/podtask"
 )
 
@@ -248,5 +249,29 @@ func TestStuckPodsEndAfterTheirGrace(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(got.Status.Output), &out); err != nil || out.Pull.Error != podtask.ErrImagePullFailed || out.Sched.Error != podtask.ErrUnschedulable {
 		t.Errorf("output %s, want both failures caught (%v)", got.Status.Output, err)
+	}
+}
+
+// TestStuckPolicyIsTheReconcilers: the bounds are the reconciler's (the manager's
+// --image-pull-timeout): a 20 s bound ends a failing pull 21 s after the pod's creation, which
+// the default (2 minutes) would still wait for.
+func TestStuckPolicyIsTheReconcilers(t *testing.T) {
+	ctx, ns := setup(t)
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	startManagerWith(t, ns, clk, func(er *controllers.ExecutionReconciler) {
+		er.StuckPolicy = podtask.StuckPolicy{ImagePullTimeout: 20 * time.Second}
+	})
+	create(ctx, t, makeStateMachine(ns, "sm", `{"StartAt":"P","States":{
+		"P":{"Type":"Task","Resource":"kstates:pod","Parameters":{"Image":"x"},"End":true}}}`).obj())
+	e := makeExecution(ns, "e").stateMachine("sm").obj()
+	create(ctx, t, e)
+	pod := taskPod(ctx, t, ns, e, "P", 0)
+	clk.SetTime(time.Now().Add(21 * time.Second))
+	writePodStatus(ctx, t, pod, func(st *corev1.PodStatus) {
+		st.Phase, st.ContainerStatuses = corev1.PodPending, waitingFor("ImagePullBackOff", `Back-off pulling image "x"`)
+	})
+	got := waitPhase(ctx, t, ns, "e", kstatesv1alpha1.ExecutionFailed)
+	if got.Status.Error != podtask.ErrImagePullFailed {
+		t.Errorf("error %q (%s), want %s after the reconciler's 20 s", got.Status.Error, got.Status.Cause, podtask.ErrImagePullFailed)
 	}
 }
