@@ -17,6 +17,7 @@ import (
 	kstatesv1alpha1 "github.com/kstates/kstates/api/v1alpha1"
 	"github.com/kstates/kstates/internal/engine"
 	"github.com/kstates/kstates/internal/engine/value"
+	"github.com/kstates/kstates/internal/podtask"
 )
 
 // Child executions: a Task whose Resource is AWS's Step Functions integration starts another
@@ -32,6 +33,10 @@ const (
 	ResourceStartExecution      = "arn:aws:states:::states:startExecution"
 	ResourceStartExecutionSync  = ResourceStartExecution + ".sync"
 	ResourceStartExecutionSync2 = ResourceStartExecution + ".sync:2"
+	// ResourceStartExecutionCallback starts the child and waits for a callback with the task's
+	// token (which the Parameters pass in the child's Input, "$$.Task.Token"), not for the
+	// child's end; the child runs on by itself, as with request-response.
+	ResourceStartExecutionCallback = ResourceStartExecution + podtask.WaitForTaskTokenSuffix
 )
 
 // Labels and annotations of child executions.
@@ -63,7 +68,7 @@ const ErrChildDeleted = "kstates.ExecutionDeleted"
 // string takes precedence: it runs a container instead).
 func isChildResource(resource string, rev *kstatesv1alpha1.StateMachineRevisionSpec) bool {
 	switch resource {
-	case ResourceStartExecution, ResourceStartExecutionSync, ResourceStartExecutionSync2:
+	case ResourceStartExecution, ResourceStartExecutionSync, ResourceStartExecutionSync2, ResourceStartExecutionCallback:
 	default:
 		return false
 	}
@@ -161,7 +166,7 @@ func (r *ExecutionReconciler) buildChild(s *scope, t taskRef) (*kstatesv1alpha1.
 	child := &kstatesv1alpha1.Execution{}
 	child.Namespace, child.Name = e.Namespace, childName(s, th, req)
 	child.Labels = map[string]string{LabelParentUID: string(e.UID)}
-	if t.resource != ResourceStartExecution {
+	if t.resource == ResourceStartExecutionSync || t.resource == ResourceStartExecutionSync2 {
 		child.Labels[LabelParentWaits] = "true"
 	}
 	child.Annotations = map[string]string{
@@ -212,6 +217,8 @@ func (r *ExecutionReconciler) checkChildTask(ctx context.Context, s *scope, t ta
 		// child was created or its create could not succeed; it is never created again.
 		err = r.Create(ctx, built.DeepCopy(), client.DryRunAll)
 		switch {
+		case err == nil && t.resource == ResourceStartExecutionCallback:
+			return engine.Event{}, false, nil // the callback is awaited, not the child
 		case err == nil:
 			return failed(ErrChildDeleted, fmt.Sprintf("child execution %s was deleted while the task waited for it", built.Name))
 		case apierrors.IsAlreadyExists(err):
@@ -236,6 +243,14 @@ func (r *ExecutionReconciler) checkChildTask(ctx context.Context, s *scope, t ta
 			Output: map[string]any{"ExecutionArn": arn, "StartDate": epochMillis(start)}}, true, nil
 	}
 	st := &child.Status
+	if t.resource == ResourceStartExecutionCallback {
+		// The task ends with a callback (or its timeouts), whatever the child does; only a
+		// child that cannot start fails it, as AWS's StartExecution would have refused it.
+		if c := condition(st.Conditions, kstatesv1alpha1.ConditionStateMachineResolved); !st.Phase.IsFinal() && childCannotStart(c) {
+			return failed(ErrStateMachineDoesNotExist, fmt.Sprintf("child execution %s cannot start: %s", child.Name, c.Message))
+		}
+		return engine.Event{}, false, nil
+	}
 	if !st.Phase.IsFinal() {
 		if !child.DeletionTimestamp.IsZero() {
 			return failed(ErrChildDeleted, fmt.Sprintf("child execution %s was deleted while the task waited for it", child.Name))

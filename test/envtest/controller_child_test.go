@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -199,6 +200,41 @@ func TestChildExecutions(t *testing.T) {
 		got := waitPhase(ctx, t, ns, e.Name, kstatesv1alpha1.ExecutionFailed)
 		if got.Status.Error != controllers.ErrChildDeleted {
 			t.Errorf("error %q cause %q", got.Status.Error, got.Status.Cause)
+		}
+	})
+
+	t.Run(".waitForTaskToken starts the child and waits for a callback with the token, not for the child", func(t *testing.T) {
+		e := run("p-callback", `{"StartAt":"C","States":{"C":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.waitForTaskToken",
+			"Parameters":{"StateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:ok","Input":{"token.$":"$$.Task.Token"}},"End":true}}}`, `{}`)
+		var kid kstatesv1alpha1.Execution
+		deadline := time.Now().Add(waitTimeout)
+		for {
+			if kids := children(e); len(kids) == 1 && kids[0].Status.Phase == kstatesv1alpha1.ExecutionSucceeded {
+				kid = kids[0]
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no child of %s succeeded", e.Name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if kid.Labels[controllers.LabelParentWaits] != "" {
+			t.Errorf("the child is labelled %s: it would be aborted with its task", controllers.LabelParentWaits)
+		}
+		var out struct {
+			Got struct{ Token string } `json:"got"`
+		}
+		if err := json.Unmarshal([]byte(kid.Status.Output), &out); err != nil || out.Got.Token == "" {
+			t.Fatalf("the child's output %s has no token (%v)", kid.Status.Output, err)
+		}
+		// The child has ended; the parent still waits for the callback.
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil || e.Status.Phase != kstatesv1alpha1.ExecutionRunning {
+			t.Fatalf("after the child ended the parent is %s (err %v), want Running until the callback", e.Status.Phase, err)
+		}
+		sendCallback(ctx, t, ns, success(out.Got.Token, `{"approved":true}`))
+		got := waitPhase(ctx, t, ns, e.Name, kstatesv1alpha1.ExecutionSucceeded)
+		if !jsonEq(got.Status.Output, `{"approved":true}`) {
+			t.Errorf("output %s, want the callback's", got.Status.Output)
 		}
 	})
 }
