@@ -80,6 +80,12 @@ func (r *ExecutionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.StepsPerReconcile < 1 {
 		r.StepsPerReconcile = 1
 	}
+	if r.StuckPolicy.ImagePullTimeout <= 0 {
+		r.StuckPolicy.ImagePullTimeout = podtask.DefaultImagePullTimeout
+	}
+	if r.StuckPolicy.UnschedulableTimeout <= 0 {
+		r.StuckPolicy.UnschedulableTimeout = podtask.DefaultUnschedulableTimeout
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &kstatesv1alpha1.Execution{}, indexStateMachineName,
 		func(o client.Object) []string {
 			return []string{o.(*kstatesv1alpha1.Execution).Spec.StateMachineName}

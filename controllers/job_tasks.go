@@ -116,7 +116,7 @@ func (r *ExecutionReconciler) checkJobTask(ctx context.Context, s *scope, t task
 			if !metav1.IsControlledBy(p, job) || !p.DeletionTimestamp.IsZero() || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 				continue
 			}
-			stuck, wait := podtask.Stuck(p, s.now, r.stuckPolicy())
+			stuck, wait := podtask.Stuck(p, s.now, r.StuckPolicy)
 			if stuck != nil {
 				s.tasks = append(s.tasks, taskOutcome{result: "failed"})
 				return engine.Event{Kind: engine.EventTaskFailed, Thread: th.ID, Attempt: th.Attempt, Error: stuck.Error,

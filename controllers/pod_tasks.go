@@ -71,20 +71,6 @@ func rejected(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsBadRequest(err)
 }
 
-// stuckPolicy is how long a task pod may wait for its image or for a node before its attempt
-// ends with kstates.ImagePullFailed or kstates.Unschedulable (docs/operator.md): the
-// reconciler's StuckPolicy, with podtask's defaults for what it leaves at zero.
-func (r *ExecutionReconciler) stuckPolicy() podtask.StuckPolicy {
-	p := r.StuckPolicy
-	if p.ImagePullTimeout <= 0 {
-		p.ImagePullTimeout = podtask.DefaultImagePullTimeout
-	}
-	if p.UnschedulableTimeout <= 0 {
-		p.UnschedulableTimeout = podtask.DefaultUnschedulableTimeout
-	}
-	return p
-}
-
 // checkTask looks at the pod of a running task. It returns the task's event when the pod
 // finished, or when Kubernetes ended the attempt (an image that cannot be pulled, no node, an
 // eviction, an OOM kill, a deletion: the kstates.* errors of internal/podtask).
@@ -120,7 +106,7 @@ func (r *ExecutionReconciler) checkTask(ctx context.Context, s *scope, t taskRef
 		return failed(podtask.Deleted(pod))
 	}
 	if res == nil {
-		stuck, wait := podtask.Stuck(pod, s.now, r.stuckPolicy())
+		stuck, wait := podtask.Stuck(pod, s.now, r.StuckPolicy)
 		if stuck != nil {
 			return failed(stuck)
 		}

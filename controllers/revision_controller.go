@@ -94,7 +94,7 @@ func (r *revisionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		if controllerutil.ContainsFinalizer(rev, kstatesv1alpha1.FinalizerRevisionInUse) {
 			return ctrl.Result{}, nil
 		}
-		return ctrl.Result{}, r.patchFinalizers(ctx, rev, append(rev.Finalizers, kstatesv1alpha1.FinalizerRevisionInUse))
+		return ctrl.Result{}, r.patchInUseFinalizer(ctx, rev, controllerutil.AddFinalizer)
 	}
 	if !controllerutil.ContainsFinalizer(rev, kstatesv1alpha1.FinalizerRevisionInUse) {
 		return ctrl.Result{}, nil
@@ -110,30 +110,25 @@ func (r *revisionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		// The Delete event of its last execution brings it back; the requeue is a safety net.
 		return ctrl.Result{RequeueAfter: revisionInUseRecheck}, nil
 	}
-	var rest []string
-	for _, f := range rev.Finalizers {
-		if f != kstatesv1alpha1.FinalizerRevisionInUse {
-			rest = append(rest, f)
-		}
-	}
-	if err := r.patchFinalizers(ctx, rev, rest); err != nil {
+	if err := r.patchInUseFinalizer(ctx, rev, controllerutil.RemoveFinalizer); err != nil {
 		return ctrl.Result{}, err
 	}
 	log.FromContext(ctx).V(1).Info("released revision: no execution runs it", "revision", rev.Name)
 	return ctrl.Result{}, nil
 }
 
-// patchFinalizers sets the revision's finalizers with a JSON merge patch that carries the
-// resourceVersion it was computed from (a merge patch replaces the whole list, so it must not
-// apply to a version with other finalizers). The patch holds only the finalizers, whatever
-// else the revision carries. A conflict or a revision gone is no error: the watch event of the
-// newer version (or of the deletion) brings the revision back if anything is left to do.
-func (r *revisionReconciler) patchFinalizers(ctx context.Context, rev *kstatesv1alpha1.StateMachineRevision, finalizers []string) error {
-	meta := metav1.ObjectMeta{Namespace: rev.Namespace, Name: rev.Name, ResourceVersion: rev.ResourceVersion}
-	base := &kstatesv1alpha1.StateMachineRevision{ObjectMeta: meta}
-	base.Finalizers = rev.Finalizers
-	next := &kstatesv1alpha1.StateMachineRevision{ObjectMeta: meta}
-	next.Finalizers = finalizers
+// patchInUseFinalizer adds or removes (controllerutil.AddFinalizer or RemoveFinalizer) the
+// in-use finalizer with a JSON merge patch that carries the resourceVersion it was computed
+// from (a merge patch replaces the whole list, so it must not apply to a version with other
+// finalizers). The patch holds only the finalizers, whatever else the revision carries. A
+// conflict or a revision gone is no error: the watch event of the newer version (or of the
+// deletion) brings the revision back if anything is left to do.
+func (r *revisionReconciler) patchInUseFinalizer(ctx context.Context, rev *kstatesv1alpha1.StateMachineRevision,
+	change func(client.Object, string) bool) error {
+	base := &kstatesv1alpha1.StateMachineRevision{ObjectMeta: metav1.ObjectMeta{
+		Namespace: rev.Namespace, Name: rev.Name, ResourceVersion: rev.ResourceVersion, Finalizers: rev.Finalizers}}
+	next := base.DeepCopy()
+	change(next, kstatesv1alpha1.FinalizerRevisionInUse)
 	err := r.Patch(ctx, next, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return nil

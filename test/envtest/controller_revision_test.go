@@ -116,8 +116,8 @@ func TestRevisionInUseOutlivesItsDeletion(t *testing.T) {
 	})
 }
 
-// A revision that no execution runs goes as soon as it is deleted; so does one whose only
-// execution was deleted before.
+// A revision that no execution runs goes once its grace after the deletion has passed; so
+// does one whose only execution was deleted before.
 func TestUnusedRevisionGoesWhenDeleted(t *testing.T) {
 	ctx, ns := setup(t)
 	startManager(t, ns, nil)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -201,20 +203,40 @@ func ReleaseRevisions(ctx context.Context, c client.Client, ns string) error {
 	}
 	for i := range revs.Items {
 		rev := &revs.Items[i]
-		var rest []string
-		for _, f := range rev.Finalizers {
-			if f != kstatesv1alpha1.FinalizerRevisionInUse {
-				rest = append(rest, f)
-			}
-		}
-		if len(rest) == len(rev.Finalizers) {
+		patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		if !controllerutil.RemoveFinalizer(rev, kstatesv1alpha1.FinalizerRevisionInUse) {
 			continue
 		}
-		patch := client.MergeFromWithOptions(rev.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		rev.Finalizers = rest
 		if err := c.Patch(ctx, rev, patch); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("releasing revision %s: %w", rev.Name, err)
 		}
 	}
 	return nil
+}
+
+// PassChoiceMachine is a definition of n states that advance without a task, Pass states
+// counting ({"i": k, "id": $.id}) and Choice states routing on the count, alternately; its
+// input needs an "id", and its output is {"i": the last even state below n, "id": that id}.
+// The controller benchmark runs it (20 states), and the tests of the write path.
+func PassChoiceMachine(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"StartAt":"S0","States":{`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		next := fmt.Sprintf(`"Next":"S%d"`, i+1)
+		if i == n-1 {
+			next = `"End":true`
+		}
+		if i%2 == 0 {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","Parameters":{"i":%d,"id.$":"$.id"},%s}`, i, i, next)
+		} else if i == n-1 {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","End":true}`, i)
+		} else {
+			fmt.Fprintf(&b, `"S%d":{"Type":"Choice","Choices":[{"Variable":"$.i","NumericEquals":%d,"Next":"S%d"}],"Default":"Bad"}`, i, i-1, i+1)
+		}
+	}
+	b.WriteString(`,"Bad":{"Type":"Fail","Error":"Bad"}}}`)
+	return b.String()
 }

@@ -189,31 +189,6 @@ func measureCeiling(ctx context.Context, c client.Client, o options) (rate, erro
 
 // --- the controller ---
 
-// machine is a Pass/Choice machine of n states: Pass states count, Choice states route on
-// the count, alternately.
-func machine(n int) string {
-	var b strings.Builder
-	b.WriteString(`{"StartAt":"S0","States":{`)
-	for i := range n {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		next := fmt.Sprintf(`"Next":"S%d"`, i+1)
-		if i == n-1 {
-			next = `"End":true`
-		}
-		if i%2 == 0 {
-			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","Parameters":{"i":%d,"id.$":"$.id"},%s}`, i, i, next)
-		} else if i == n-1 {
-			fmt.Fprintf(&b, `"S%d":{"Type":"Pass","End":true}`, i)
-		} else {
-			fmt.Fprintf(&b, `"S%d":{"Type":"Choice","Choices":[{"Variable":"$.i","NumericEquals":%d,"Next":"S%d"}],"Default":"Bad"}`, i, i-1, i+1)
-		}
-	}
-	b.WriteString(`,"Bad":{"Type":"Fail","Error":"Bad"}}}`)
-	return b.String()
-}
-
 // counting counts the controller's writes by kind.
 type counting struct {
 	client.Client
@@ -341,7 +316,7 @@ func measureController(ctx context.Context, cfg *rest.Config, c client.Client, o
 	}
 	res := &controllerResult{}
 	sm := &kstatesv1alpha1.StateMachine{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pass-choice"}}
-	sm.Spec.DefinitionString = machine(o.states)
+	sm.Spec.DefinitionString = testenv.PassChoiceMachine(o.states)
 	if err := c.Create(ctx, sm); err != nil {
 		return nil, err
 	}
